@@ -1,0 +1,79 @@
+/**
+ * Runs real SIPp (Debian's sip-tester) as a peer on loopback. Every instance gets its own
+ * SIP, control (-cp) and media (-mp) ports and binds media to 127.0.0.1 (-mi), so tests run
+ * side by side without colliding. Stopped by PID.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePorts } from './ports.js';
+
+export interface SippOptions {
+  /** Built-in scenario (`uac`, `uas`, `regexp` …) or an XML file via `scenarioFile`. */
+  scenario?: string;
+  scenarioFile?: string;
+  /** Remote host:port for UAC scenarios. */
+  remote?: string;
+  transport?: 'udp' | 'tcp';
+  /** Calls to make / handle before exiting (-m). */
+  calls?: number;
+  /** Extra arguments. */
+  args?: string[];
+  /** SIPp's global timeout, seconds (-timeout). */
+  timeoutS?: number;
+}
+
+export interface SippRun {
+  port: number;
+  pid: number;
+  /** Resolves with SIPp's exit code (0 = every call succeeded) and its output. */
+  exited: Promise<{ code: number | null; output: string }>;
+  stop(): void;
+}
+
+/** Start SIPp; for a UAS, wait until it has bound its port. */
+export async function startSipp(opts: SippOptions): Promise<SippRun> {
+  const [port, cp, mp] = await freePorts(3);
+  const dir = mkdtempSync(join(tmpdir(), 'sipp-'));
+  const args = [
+    ...(opts.scenarioFile ? ['-sf', opts.scenarioFile] : ['-sn', opts.scenario ?? 'uas']),
+    ...(opts.remote ? [opts.remote] : []),
+    '-i', '127.0.0.1',
+    '-p', String(port),
+    '-cp', String(cp),
+    '-mp', String(mp),
+    '-mi', '127.0.0.1',
+    '-t', opts.transport === 'tcp' ? 't1' : 'u1',
+    '-m', String(opts.calls ?? 1),
+    '-timeout', `${opts.timeoutS ?? 30}s`,
+    '-timeout_error',
+    '-nostdin',
+    '-trace_err',
+    '-error_file', join(dir, 'errors.log'),
+    ...(opts.args ?? []),
+  ];
+  const child: ChildProcess = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (d) => (output += d.toString()));
+  child.stderr?.on('data', (d) => (output += d.toString()));
+  const exited = new Promise<{ code: number | null; output: string }>((resolve) => {
+    child.on('exit', (code) => resolve({ code, output }));
+  });
+  // Give SIPp time to bind before a UAC talks to it.
+  await new Promise((r) => setTimeout(r, 300));
+  return {
+    port,
+    pid: child.pid ?? 0,
+    exited,
+    stop() {
+      if (child.exitCode === null && child.pid) {
+        try {
+          process.kill(child.pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
+    },
+  };
+}
