@@ -71,6 +71,34 @@ export class UsageError extends SipwrightError {
   }
 }
 
+/** One thing wrong in a scenario file; `line`/`column` are 1-based, 0 when not tied to a place. */
+export interface ScenarioProblem {
+  pos: { file: string; line: number; column: number };
+  /** Where in the scenario, e.g. `steps[2].expect`; empty for the file as a whole. */
+  field: string;
+  /** What is wrong and what was expected. */
+  message: string;
+}
+
+/** `file:line:column: field: message` (line and column left out when 0, field when empty). */
+export function formatScenarioProblem(p: ScenarioProblem): string {
+  const where = p.pos.line > 0 ? `${p.pos.file}:${p.pos.line}:${p.pos.column}` : p.pos.file;
+  return p.field ? `${where}: ${p.field}: ${p.message}` : `${where}: ${p.message}`;
+}
+
+/**
+ * A scenario file (or a path given to run) that cannot be used. Holds every problem found, not
+ * only the first; the message is one `file:line:column: field: message` line per problem.
+ */
+export class ScenarioError extends UsageError {
+  readonly problems: ScenarioProblem[];
+  constructor(problems: ScenarioProblem[]) {
+    super(problems.map(formatScenarioProblem).join('\n'), 'ERR_SCENARIO');
+    this.name = 'ScenarioError';
+    this.problems = problems;
+  }
+}
+
 /** True for errors that are the user's to fix (printed without a stack trace). */
 export function isUserError(err: unknown): err is SipwrightError {
   return err instanceof UsageError || (err instanceof SipwrightError && err.code === 'ERR_TRANSPORT_BIND');

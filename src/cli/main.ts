@@ -6,6 +6,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isUserError, SipwrightError } from '../errors.js';
 import { lintMessage, readMessageFile } from './lint.js';
+import { runCommand, type RunCommandOptions } from './run.js';
 
 const argv = hideBin(process.argv);
 const debug = argv.includes('--debug');
@@ -16,6 +17,39 @@ async function main(): Promise<number> {
     .scriptName('sipwright')
     .usage('$0 <command> [options]\n\nSIP conformance test harness and call simulator.')
     .option('debug', { type: 'boolean', describe: 'print stack traces for errors' })
+    .command(
+      'run <paths...>',
+      'run scenario files or folders (each scenario is one test case)',
+      (y) =>
+        y
+          .positional('paths', { type: 'string', array: true, demandOption: true, describe: 'YAML files or folders of them' })
+          .option('target', { type: 'string', describe: 'host:port where UAC parties send (e.g. 127.0.0.1:5060)' })
+          .option('listen', { type: 'string', describe: 'host:port where a UAS scenario waits (default 127.0.0.1, a free port, printed)' })
+          .option('transport', { choices: ['udp', 'tcp'] as const, default: 'udp' as const, describe: 'transport of parties that name none' })
+          .option('var', { type: 'string', array: true, default: [] as string[], describe: 'set a variable: --var user=200 (repeatable)' })
+          .option('users', { type: 'string', describe: 'CSV of accounts, one row per scenario run (like SIPp -inf)' })
+          .option('grep', { type: 'string', describe: 'run only scenarios whose name or file contains this text' })
+          .option('junit', { type: 'string', default: 'reports/junit.xml', describe: 'JUnit XML report path' })
+          .option('json', { type: 'string', default: 'reports/results.json', describe: 'JSON results path' })
+          .option('concurrency', { type: 'number', default: 4, describe: 'scenarios run at once' })
+          .option('timeout', { type: 'number', describe: 'default timeout of every expect, seconds' }),
+      async (args) => {
+        const opts: RunCommandOptions = {
+          paths: args.paths as string[],
+          target: args.target,
+          listen: args.listen,
+          transport: args.transport,
+          var: args.var,
+          users: args.users,
+          grep: args.grep,
+          junit: args.junit,
+          json: args.json,
+          concurrency: args.concurrency,
+          timeout: args.timeout,
+        };
+        exitCode = await runCommand(opts);
+      },
+    )
     .command(
       'lint <file>',
       'check one raw SIP message (a file, or - for stdin) against RFC 3261',

@@ -54,6 +54,11 @@ export class Inbox implements TimerTarget {
     });
   }
 
+  /** Return a message taken by `next` to the front of the unread ones (an optional expect that did not match). */
+  putBack(msg: SipMessage): void {
+    this.unread.unshift(msg);
+  }
+
   /** Messages not consumed by any `next` (unexpected ones, for reports). */
   get pending(): readonly SipMessage[] {
     return this.unread;

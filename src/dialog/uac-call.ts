@@ -32,6 +32,9 @@ export class UacCall implements ClientTransactionUser {
   /** The ACK bytes sent for the 2xx, re-sent on each retransmitted 2xx (RFC 3261 §13.2.2.4). */
   private ackBytes: Buffer | undefined = undefined;
   private cancelWanted = false;
+  /** To tags of other forks that answered 2xx (ACKed and sent BYE). */
+  private readonly forked = new Set<string>();
+  private readonly byeSentTo = new Set<string>();
   private readonly hop: Hop;
   private readonly host: CallHost;
   private readonly autoAck: boolean;
@@ -128,9 +131,13 @@ export class UacCall implements ClientTransactionUser {
       return;
     }
     if (s < 300) {
-      if (this.dialog && this.final && res.toTag === this.dialog.remoteTag) {
-        // Retransmitted 2xx: the ACK goes again (RFC 3261 §13.2.2.4); not a new event.
-        if (this.ackBytes) this.host.layer.send(this.ackBytes, this.dialog.hop);
+      if (this.dialog && this.final && this.final.status < 300) {
+        if (res.toTag === this.dialog.remoteTag) {
+          // Retransmitted 2xx: the ACK goes again (RFC 3261 §13.2.2.4); not a new event.
+          if (this.ackBytes) this.host.layer.send(this.ackBytes, this.dialog.hop);
+        } else {
+          this.endForkedDialog(res);
+        }
         return;
       }
       this.final = res;
@@ -169,6 +176,22 @@ export class UacCall implements ClientTransactionUser {
   onDialogRequest(req: SipMessage): void {
     if (req.method === 'BYE') this.state = 'terminated';
     this.inbox.push(req);
+  }
+
+  /**
+   * A 2xx from a second fork (another To tag) after the call was answered: RFC 3261 §13.2.2.4
+   * says the UAC MUST ACK it; we keep the first dialog and end this one with BYE.
+   */
+  private endForkedDialog(res: SipMessage): void {
+    this.forked.add(res.toTag ?? '');
+    const d = Dialog.fromResponse(this.invite, res, this.hop);
+    const ack = d.createRequest('ACK', { via: this.host.via(d.hop), cseq: this.invite.cseq.seq });
+    this.host.layer.sendStateless(ack, d.hop);
+    if (this.forked.size <= 16 && !this.byeSentTo.has(d.remoteTag)) {
+      this.byeSentTo.add(d.remoteTag);
+      const bye = d.createRequest('BYE', { via: this.host.via(d.hop) });
+      this.host.layer.sendRequest(bye, d.hop, this.host.ignoreResponses);
+    }
   }
 
   private sendCancel(): void {

@@ -66,7 +66,11 @@ export class UasCall implements TimerTarget {
   respond(status: number, opts: ResponseOptions = {}): SipMessage {
     if (this.tx.answered) throw new StateError('ERR_DIALOG_STATE', `INVITE already answered; cannot send ${status}`);
     const headers: Array<[string, string]> = [];
-    if (status > 100 && status < 300) headers.push(['Contact', this.host.contactFor(this.tx.hop)]);
+    if (status > 100 && status < 300) {
+      // RFC 3261 §12.1.1: a dialog-creating response MUST copy the request's Record-Route.
+      for (const rr of this.invite.headers) if (rr.key === 'record-route') headers.push([rr.name, rr.value]);
+      headers.push(['Contact', this.host.contactFor(this.tx.hop)]);
+    }
     if (opts.headers) headers.push(...opts.headers);
     const res = createResponse(this.invite, status, {
       reason: opts.reason,
@@ -150,8 +154,12 @@ export class UasCall implements TimerTarget {
       this.interval = Math.min(this.interval * 2, this.host.layer.config.t2);
       this.retransmitTimer = this.host.layer.queue.schedule(this, RETRANSMIT_2XX, this.interval);
     } else if (kind === GIVE_UP_2XX && !this.ackRequest) {
+      // RFC 3261 §13.3.1.4: no ACK within 64*T1 — the dialog SHOULD be ended with BYE.
       this.ackTimedOut = true;
       this.stop2xx();
+      if (this.dialog && this.state === 'answered') {
+        void this.bye().catch(() => undefined);
+      }
       this.inbox.close();
     }
   }

@@ -76,6 +76,8 @@ export class UserAgent implements ServerTransactionUser, CallHost {
   onInvite: ((call: UasCall) => void) | undefined = undefined;
   /** New out-of-dialog requests other than INVITE; return false to let the core answer (OPTIONS 200, else 405). */
   onNewRequest: ((req: SipMessage, tx: ServerTransaction) => boolean) | undefined = undefined;
+  /** Responses that match no transaction and no dialog (e.g. answers to raw bytes a scenario sent). */
+  onUnmatchedResponse: ((res: SipMessage) => void) | undefined = undefined;
   /** ACKs and in-dialog requests that match no dialog (for reports). */
   onOrphan: ((req: SipMessage) => void) | undefined = undefined;
   private readonly dialogs = new Map<string, { dialog: Dialog; owner: DialogOwner }>();
@@ -99,6 +101,16 @@ export class UserAgent implements ServerTransactionUser, CallHost {
         ? await UdpTransport.open({ host: opts.host, port: opts.port })
         : await TcpTransport.open({ host: opts.host, port: opts.port });
     const layer = new TransactionLayer({ clock: opts.clock, timers: opts.timers, autoTrying: opts.autoTrying });
+    return new UserAgent(layer, transport, opts);
+  }
+
+  /**
+   * A UA over a transport and transaction layer the caller already built (tests: an in-memory
+   * transport and a layer on a FakeClock). The UA becomes the layer's TU and the transport is
+   * added to the layer. Transport and timer options in `opts` are ignored: they belong to the
+   * objects passed in. {@link close} closes both.
+   */
+  static fromTransport(transport: Transport, layer: TransactionLayer, opts: UserAgentOptions = {}): UserAgent {
     return new UserAgent(layer, transport, opts);
   }
 
@@ -244,8 +256,12 @@ export class UserAgent implements ServerTransactionUser, CallHost {
     // A 2xx retransmitted after the INVITE transaction ended (RFC 6026): re-ACK through the call.
     if (res.status >= 200 && res.status < 300 && res.cseq.method === 'INVITE') {
       const e = this.dialogs.get(dialogKey(res.callId, res.fromTag ?? '', res.toTag ?? ''));
-      if (e && e.owner instanceof UacCall) e.owner.onRetransmitted2xx(res);
+      if (e && e.owner instanceof UacCall) {
+        e.owner.onRetransmitted2xx(res);
+        return;
+      }
     }
+    this.onUnmatchedResponse?.(res);
   }
 
   private inDialog(req: SipMessage, tx: ServerTransaction | undefined, toTag: string): void {

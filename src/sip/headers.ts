@@ -58,7 +58,14 @@ const SPECS: HeaderSpec[] = [
   { key: 'diversion', name: 'Diversion', list: true }, // RFC 5806
   { key: 'history-info', name: 'History-Info', list: true }, // RFC 7044
   { key: 'p-asserted-identity', name: 'P-Asserted-Identity', list: true }, // RFC 3325
-  { key: 'security-client', name: 'Security-Client', list: true },
+  { key: 'p-preferred-identity', name: 'P-Preferred-Identity', list: true }, // RFC 3325
+  { key: 'p-associated-uri', name: 'P-Associated-URI', list: true }, // RFC 7315
+  { key: 'reason', name: 'Reason', list: true }, // RFC 3326
+  { key: 'resource-priority', name: 'Resource-Priority', list: true }, // RFC 4412
+  { key: 'accept-resource-priority', name: 'Accept-Resource-Priority', list: true }, // RFC 4412
+  { key: 'security-client', name: 'Security-Client', list: true }, // RFC 3329
+  { key: 'security-server', name: 'Security-Server', list: true }, // RFC 3329
+  { key: 'security-verify', name: 'Security-Verify', list: true }, // RFC 3329
   // Single-value headers whose values may contain commas (dates, auth params)
   { key: 'cseq', name: 'CSeq', list: false },
   { key: 'max-forwards', name: 'Max-Forwards', list: false },
@@ -91,6 +98,49 @@ for (const spec of SPECS) {
   if (spec.compact) byKey.set(spec.compact, spec);
 }
 
+/**
+ * Registered names and compact letters, bucketed by length and first and last letter, so the
+ * parser's hot path finds the key of a known header with one pass of case-insensitive
+ * comparison: no `toLowerCase` copy, no string hashing.
+ */
+const BUCKETS = 512;
+const buckets: Array<string[] | undefined> = new Array(BUCKETS);
+/** Parallel to `buckets`: the key each spelling stands for. */
+const bucketKeys: Array<string[] | undefined> = new Array(BUCKETS);
+
+function bucketOf(len: number, first: number, last: number): number {
+  return ((len * 31) ^ ((first | 0x20) * 7) ^ (last | 0x20)) & (BUCKETS - 1);
+}
+
+for (const spec of SPECS) {
+  for (const spelling of spec.compact ? [spec.key, spec.compact] : [spec.key]) {
+    const b = bucketOf(spelling.length, spelling.charCodeAt(0), spelling.charCodeAt(spelling.length - 1));
+    (buckets[b] ??= []).push(spelling);
+    (bucketKeys[b] ??= []).push(spec.key);
+  }
+}
+
+/** The key of the registered name or compact letter `name` matches in any case, or undefined. */
+function registeredKey(name: string): string | undefined {
+  const n = name.length;
+  if (n === 0) return undefined;
+  const b = bucketOf(n, name.charCodeAt(0), name.charCodeAt(n - 1));
+  const list = buckets[b];
+  if (list === undefined) return undefined;
+  outer: for (let k = 0; k < list.length; k++) {
+    const cand = list[k];
+    if (cand.length !== n) continue;
+    for (let i = 0; i < n; i++) {
+      const want = cand.charCodeAt(i);
+      const got = name.charCodeAt(i);
+      // Letters compare case-insensitively; '-' and digits exactly.
+      if (got !== want && (want < 0x61 || want > 0x7a || got !== want - 0x20)) continue outer;
+    }
+    return (bucketKeys[b] as string[])[k];
+  }
+  return undefined;
+}
+
 /** Compact letter → full name, for documentation and the linter. */
 export const COMPACT_FORMS: ReadonlyMap<string, string> = new Map(
   SPECS.filter((s) => s.compact).map((s) => [s.compact as string, s.name]),
@@ -101,9 +151,7 @@ export const COMPACT_FORMS: ReadonlyMap<string, string> = new Map(
  * name, everything is lower-cased (header names are case-insensitive, RFC 3261 §7.3.1).
  */
 export function headerKey(name: string): string {
-  const lower = name.toLowerCase();
-  const spec = byKey.get(lower);
-  return spec ? spec.key : lower;
+  return registeredKey(name) ?? name.toLowerCase();
 }
 
 /** The registered spec for a name (full, compact, any case), or undefined for unknown headers. */

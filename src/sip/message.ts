@@ -2,8 +2,10 @@
  * The SIP message model (RFC 3261 §7): a start line, headers in wire order, a body.
  *
  * Headers are stored as raw strings and parsed on demand: the transaction layer needs only the
- * top Via branch, CSeq and Call-ID, so nothing else is parsed on the hot path. Parsed forms are
- * cached per message and dropped when the header is changed.
+ * top Via branch, CSeq, Call-ID and the tags, so nothing else is parsed on the hot path. Parsed
+ * forms are cached per message together with the header text they came from; an accessor whose
+ * header text has changed (through the methods here or by editing `headers` directly) parses
+ * again. No closures or maps are allocated per message.
  */
 import { SipParseError } from '../errors.js';
 import type { Finding } from './finding.js';
@@ -21,6 +23,12 @@ export interface Header {
   key: string;
   /** Value with surrounding whitespace trimmed and folded lines joined by one space. */
   value: string;
+  /**
+   * HCOLON as received (RFC 3261 §25.1: `*( SP / HTAB ) ":" SWS`), e.g. `':'` for
+   * `Via:SIP/2.0/UDP`; the serializer writes it back. Absent (`': '` is written) for headers
+   * built in code.
+   */
+  hcolon?: string;
 }
 
 /** Parsed CSeq (RFC 3261 §20.16). */
@@ -64,7 +72,23 @@ export class SipMessage {
   /** Where a received message came from; set by the transport (undefined for built messages). */
   origin: MessageOrigin | undefined = undefined;
 
-  private cache: Map<string, unknown> | undefined = undefined;
+  // Parsed forms, each kept with the exact header text it was parsed from. An accessor compares
+  // that text with the current header value, so a cache can never go stale, even when code
+  // edits `headers` or `requestUri` directly rather than through set/append/prepend/remove.
+  private cseqText: string | undefined = undefined;
+  private cseqValue: CSeq | undefined = undefined;
+  private topViaText: string | undefined = undefined;
+  private topViaValue: Via | undefined = undefined;
+  private fromText: string | undefined = undefined;
+  private fromValue: NameAddr | undefined = undefined;
+  private toText: string | undefined = undefined;
+  private toValue: NameAddr | undefined = undefined;
+  private uriText: string | undefined = undefined;
+  private uriValue: Uri | undefined = undefined;
+  private viasTexts: string[] | undefined = undefined;
+  private viasValue: Via[] | undefined = undefined;
+  private contactTexts: string[] | undefined = undefined;
+  private contactValue: NameAddr[] | undefined = undefined;
 
   get isRequest(): boolean {
     return this.status === 0;
@@ -76,125 +100,176 @@ export class SipMessage {
 
   /** First value of a header by any spelling (`Call-ID`, `i`, `call-id`). */
   get(name: string): string | undefined {
-    const key = headerKey(name);
-    const hs = this.headers;
-    for (let i = 0; i < hs.length; i++) if (hs[i].key === key) return hs[i].value;
-    return undefined;
+    return this.valueOf(headerKey(name));
   }
 
   /** True when the header occurs at least once. */
   has(name: string): boolean {
-    return this.get(name) !== undefined;
+    return this.valueOf(headerKey(name)) !== undefined;
   }
 
   /**
    * Every value of a header, in order. For list headers (Via, Contact, Route…) comma-separated
-   * values are split into elements (RFC 3261 §7.3.1); other headers are returned line by line.
+   * values are split into elements (RFC 3261 §7.3.1); other headers are returned line by line
+   * (a `Date: Fri, 02 Jul 2010 …` stays whole).
    */
   getAll(name: string): string[] {
     const key = headerKey(name);
     const out: string[] = [];
     const split = isListHeader(key);
-    for (const h of this.headers) {
+    const hs = this.headers;
+    for (let i = 0; i < hs.length; i++) {
+      const h = hs[i];
       if (h.key !== key) continue;
-      if (split && h.value.includes(',')) out.push(...splitHeaderList(h.value));
-      else out.push(h.value);
+      if (split && h.value.indexOf(',') >= 0) {
+        const parts = splitHeaderList(h.value);
+        for (let j = 0; j < parts.length; j++) out.push(parts[j]);
+      } else out.push(h.value);
     }
     return out;
   }
 
-  /** Replace every occurrence of a header with one value (appended where the first one stood). */
+  /**
+   * Replace every occurrence of a header with one value, at the place of the first occurrence
+   * and with its spelling; appended with the canonical spelling when there was none.
+   */
   set(name: string, value: string): this {
     const key = headerKey(name);
-    const idx = this.headers.findIndex((h) => h.key === key);
-    const header: Header = { name: idx >= 0 ? this.headers[idx].name : canonicalName(name), key, value };
+    const hs = this.headers;
+    const idx = this.indexOfKey(key);
     if (idx < 0) {
-      this.headers.push(header);
-    } else {
-      this.headers[idx] = header;
-      this.headers = this.headers.filter((h, i) => i === idx || h.key !== key);
+      hs.push({ name: canonicalName(name), key, value });
+      return this;
     }
-    this.invalidate(key);
+    const old = hs[idx];
+    const header: Header = { name: old.name, key, value };
+    if (old.hcolon !== undefined) header.hcolon = old.hcolon;
+    const kept: Header[] = [];
+    for (let i = 0; i < hs.length; i++) {
+      if (i === idx) kept.push(header);
+      else if (hs[i].key !== key) kept.push(hs[i]);
+    }
+    this.headers = kept;
     return this;
   }
 
   /** Add a header line after the existing ones. */
   append(name: string, value: string): this {
-    const key = headerKey(name);
-    this.headers.push({ name: canonicalName(name), key, value });
-    this.invalidate(key);
+    this.headers.push({ name: canonicalName(name), key: headerKey(name), value });
     return this;
   }
 
   /** Add a header line before every other header of the same name (a new top Via, RFC 3261 §16.6). */
   prepend(name: string, value: string): this {
     const key = headerKey(name);
-    const idx = this.headers.findIndex((h) => h.key === key);
-    const header = { name: canonicalName(name), key, value };
+    const idx = this.indexOfKey(key);
+    const header: Header = { name: canonicalName(name), key, value };
     if (idx < 0) this.headers.push(header);
     else this.headers.splice(idx, 0, header);
-    this.invalidate(key);
     return this;
   }
 
   /** Remove every occurrence of a header. */
   remove(name: string): this {
     const key = headerKey(name);
-    this.headers = this.headers.filter((h) => h.key !== key);
-    this.invalidate(key);
+    if (this.indexOfKey(key) < 0) return this;
+    const kept: Header[] = [];
+    const hs = this.headers;
+    for (let i = 0; i < hs.length; i++) if (hs[i].key !== key) kept.push(hs[i]);
+    this.headers = kept;
     return this;
   }
 
-  // ---- parsed accessors (lazy, cached) ----
+  // ---- parsed accessors (lazy, cached per header text) ----
 
   /** Call-ID value (RFC 3261 §20.8), '' when absent. */
   get callId(): string {
-    return this.get('call-id') ?? '';
+    return this.valueOf('call-id') ?? '';
   }
 
   /** Parsed CSeq; throws SipParseError when missing or malformed. */
   get cseq(): CSeq {
-    return this.cached('cseq', () => parseCSeq(this.required('cseq')));
+    const text = this.required('cseq');
+    if (text !== this.cseqText || this.cseqValue === undefined) {
+      this.cseqValue = parseCSeq(text);
+      this.cseqText = text;
+    }
+    return this.cseqValue;
   }
 
   /** The top Via (the first element of the first Via header). */
   get topVia(): Via {
-    return this.cached('via', () => {
-      const first = this.required('via');
-      const top = first.includes(',') ? splitHeaderList(first)[0] : first;
-      return parseVia(top, this.findings);
-    });
+    const text = this.required('via');
+    if (text !== this.topViaText || this.topViaValue === undefined) {
+      const top = text.indexOf(',') >= 0 ? splitHeaderList(text)[0] ?? text : text;
+      this.topViaValue = parseVia(top, this.findings);
+      this.topViaText = text;
+    }
+    return this.topViaValue;
   }
 
   /** All Via elements, top first. */
   get vias(): Via[] {
-    return this.cached('via*', () => this.getAll('via').map((v) => parseVia(v, this.findings)));
+    if (this.viasValue === undefined || !this.sameValues('via', this.viasTexts)) {
+      const texts = this.valuesOf('via');
+      const elements = this.getAll('via');
+      const vias: Via[] = new Array(elements.length);
+      for (let i = 0; i < elements.length; i++) vias[i] = parseVia(elements[i], this.findings);
+      this.viasValue = vias;
+      this.viasTexts = texts;
+    }
+    return this.viasValue;
   }
 
   get from(): NameAddr {
-    return this.cached('from', () => parseNameAddr(this.required('from'), this.findings));
+    const text = this.required('from');
+    if (text !== this.fromText || this.fromValue === undefined) {
+      this.fromValue = parseNameAddr(text, this.findings);
+      this.fromText = text;
+    }
+    return this.fromValue;
   }
 
   get to(): NameAddr {
-    return this.cached('to', () => parseNameAddr(this.required('to'), this.findings));
+    const text = this.required('to');
+    if (text !== this.toText || this.toValue === undefined) {
+      this.toValue = parseNameAddr(text, this.findings);
+      this.toText = text;
+    }
+    return this.toValue;
   }
 
+  /** The From tag (RFC 3261 §19.3), undefined when absent. */
   get fromTag(): string | undefined {
     return this.from.params.get('tag') ?? undefined;
   }
 
+  /** The To tag (RFC 3261 §19.3), undefined when absent. */
   get toTag(): string | undefined {
     return this.to.params.get('tag') ?? undefined;
   }
 
   /** Parsed Contact elements (empty when absent). */
   get contacts(): NameAddr[] {
-    return this.cached('contact', () => this.getAll('contact').map((c) => parseNameAddr(c, this.findings)));
+    if (this.contactValue === undefined || !this.sameValues('contact', this.contactTexts)) {
+      const texts = this.valuesOf('contact');
+      const elements = this.getAll('contact');
+      const contacts: NameAddr[] = new Array(elements.length);
+      for (let i = 0; i < elements.length; i++) contacts[i] = parseNameAddr(elements[i], this.findings);
+      this.contactValue = contacts;
+      this.contactTexts = texts;
+    }
+    return this.contactValue;
   }
 
   /** Parsed Request-URI. */
   get uri(): Uri {
-    return this.cached('ruri', () => parseUri(this.requestUri, this.findings));
+    const text = this.requestUri;
+    if (text !== this.uriText || this.uriValue === undefined) {
+      this.uriValue = parseUri(text, this.findings);
+      this.uriText = text;
+    }
+    return this.uriValue;
   }
 
   /** The method this message is about: the request's own, or the CSeq method of a response. */
@@ -205,11 +280,15 @@ export class SipMessage {
   /** First line as written on the wire, without CRLF. */
   get startLine(): string {
     return this.isRequest
-      ? `${this.method} ${this.requestUri} ${this.version}`
-      : `${this.version} ${this.status} ${this.reason}`;
+      ? this.method + ' ' + this.requestUri + ' ' + this.version
+      : this.version + ' ' + this.status + ' ' + this.reason;
   }
 
-  /** A deep-enough copy to modify and send again (headers copied, body shared, caches dropped). */
+  /**
+   * A copy to modify and send again: header objects copied (changing one does not change the
+   * other message), body shared (Buffers are not modified in place), caches, raw bytes,
+   * findings and origin dropped.
+   */
   clone(): SipMessage {
     const m = new SipMessage();
     m.method = this.method;
@@ -217,33 +296,54 @@ export class SipMessage {
     m.status = this.status;
     m.reason = this.reason;
     m.version = this.version;
-    m.headers = this.headers.map((h) => ({ ...h }));
+    const hs = this.headers;
+    const copy: Header[] = new Array(hs.length);
+    for (let i = 0; i < hs.length; i++) copy[i] = { ...hs[i] };
+    m.headers = copy;
     m.body = this.body;
     return m;
   }
 
+  /** First value for a look-up key (already lower-cased and expanded). */
+  private valueOf(key: string): string | undefined {
+    const hs = this.headers;
+    for (let i = 0; i < hs.length; i++) if (hs[i].key === key) return hs[i].value;
+    return undefined;
+  }
+
+  private indexOfKey(key: string): number {
+    const hs = this.headers;
+    for (let i = 0; i < hs.length; i++) if (hs[i].key === key) return i;
+    return -1;
+  }
+
+  /** Every raw value for a key, one per header line. */
+  private valuesOf(key: string): string[] {
+    const out: string[] = [];
+    const hs = this.headers;
+    for (let i = 0; i < hs.length; i++) if (hs[i].key === key) out.push(hs[i].value);
+    return out;
+  }
+
+  /** True when the header lines for `key` still have exactly the values in `texts`. */
+  private sameValues(key: string, texts: string[] | undefined): boolean {
+    if (texts === undefined) return false;
+    const hs = this.headers;
+    let n = 0;
+    for (let i = 0; i < hs.length; i++) {
+      if (hs[i].key !== key) continue;
+      if (n >= texts.length || hs[i].value !== texts[n]) return false;
+      n++;
+    }
+    return n === texts.length;
+  }
+
   private required(key: string): string {
-    const v = this.get(key);
+    const v = this.valueOf(key);
     if (v === undefined) throw missingHeader(key);
     return v;
   }
-
-  private cached<T>(key: string, compute: () => T): T {
-    if (this.cache === undefined) this.cache = new Map();
-    else if (this.cache.has(key)) return this.cache.get(key) as T;
-    const v = compute();
-    this.cache.set(key, v);
-    return v;
-  }
-
-  private invalidate(key: string): void {
-    if (this.cache === undefined) return;
-    this.cache.delete(key);
-    if (key === 'via') this.cache.delete('via*');
-    if (key === 'contact') this.cache.delete('contact');
-  }
 }
-
 
 function missingHeader(key: string): SipParseError {
   return new SipParseError(`missing mandatory header ${canonicalName(key)}`, { code: 'ERR_SIP_HEADER' });

@@ -120,6 +120,7 @@ export class Params {
     for (let i = 0; i < this.names.length; i++) yield [this.names[i], this.values[i]];
   }
 
+  /** Same as `entries()`. */
   [Symbol.iterator](): IterableIterator<[string, string | null]> {
     return this.entries();
   }

@@ -217,6 +217,7 @@ export interface ViaInit {
   transport: string;
   /** sent-by host (IPv6 with brackets). */
   host: string;
+  /** sent-by port. */
   port?: number;
   /** `branch` parameter, emitted first. */
   branch?: string;

@@ -33,6 +33,7 @@ export abstract class ClientTransaction implements TimerTarget {
   finalResponse: SipMessage | undefined = undefined;
   protected retransmitTimer: TimerHandle | undefined = undefined;
   protected timeoutTimer: TimerHandle | undefined = undefined;
+  private started = false;
   protected interval: number;
   /** Timer values for this transaction's transport (reliable or not). */
   protected readonly tv: TimerValues;
@@ -59,7 +60,7 @@ export abstract class ClientTransaction implements TimerTarget {
     return this.request.method;
   }
 
-  /** Send the request and arm the first timers (called once by the layer). */
+  /** Send the request and arm the first timers (called once by the layer; a second call throws StateError). */
   abstract start(): void;
   /** A response matched this transaction. */
   abstract receive(res: SipMessage): void;
@@ -101,6 +102,16 @@ export abstract class ClientTransaction implements TimerTarget {
     this.host.removeClient(this);
   }
 
+  /**
+   * Guard of `start()`: the first call passes; any later one throws. The state cannot tell (it
+   * is still Calling/Trying after the start), and a second start would arm a second set of
+   * timers whose handles the transaction no longer holds.
+   */
+  protected beginOnce(initial: ClientState): void {
+    if (this.started || this.state !== initial) this.illegal('start');
+    this.started = true;
+  }
+
   protected illegal(input: string): never {
     throw new StateError('ERR_TRANSACTION_STATE', `${this.method} client transaction in state ${this.state} cannot ${input}`);
   }
@@ -116,7 +127,7 @@ export class InviteClientTransaction extends ClientTransaction {
   }
 
   start(): void {
-    if (this.state !== 'calling') this.illegal('start');
+    this.beginOnce('calling');
     this.send(this.bytes);
     // Timer A only over unreliable transports (§17.1.1.2); Timer B always.
     if (this.tv.A !== null) this.retransmitTimer = this.schedule(TimerKind.A, this.tv.A);
@@ -200,7 +211,7 @@ export class NonInviteClientTransaction extends ClientTransaction {
   }
 
   start(): void {
-    if (this.state !== 'trying') this.illegal('start');
+    this.beginOnce('trying');
     this.send(this.bytes);
     if (this.tv.E !== null) this.retransmitTimer = this.schedule(TimerKind.E, this.tv.E);
     this.timeoutTimer = this.schedule(TimerKind.F, this.tv.F);

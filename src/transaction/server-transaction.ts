@@ -57,8 +57,12 @@ export abstract class ServerTransaction implements TimerTarget {
 
   /** Send a response built by the TU (see `createResponse`). Throws on an illegal transition. */
   abstract respond(res: SipMessage): void;
-  /** The same request arrived again (a retransmission), or an ACK for an INVITE. */
-  abstract receive(req: SipMessage): void;
+  /**
+   * The same request arrived again (a retransmission), or an ACK for an INVITE. Returns true
+   * when the transaction does not absorb it and the layer must pass it to the TU (an ACK in
+   * Accepted, RFC 6026 §7.1); false when it was absorbed.
+   */
+  abstract receive(req: SipMessage): boolean;
   abstract onTimer(kind: number): void;
 
   protected transmit(res: SipMessage): void {
@@ -103,8 +107,14 @@ export class InviteServerTransaction extends ServerTransaction {
   }
 
   respond(res: SipMessage): void {
-    if (this.state !== 'proceeding') this.illegal(`send ${res.status}`);
     const s = res.status;
+    if (this.state === 'accepted' && s >= 200 && s < 300) {
+      // RFC 6026 §8.7: "Any retransmission of the 2xx response passed from the TU to the
+      // transaction while in the 'Accepted' state MUST be passed to the transport layer".
+      this.transmit(res);
+      return;
+    }
+    if (this.state !== 'proceeding') this.illegal(`send ${s}`);
     this.transmit(res);
     if (s < 200) return;
     if (s < 300) {
@@ -118,8 +128,12 @@ export class InviteServerTransaction extends ServerTransaction {
     this.timeoutTimer = this.schedule(TimerKind.H, this.tv.H);
   }
 
-  receive(req: SipMessage): void {
+  receive(req: SipMessage): boolean {
     if (req.method === 'ACK') {
+      // RFC 6026 §7.1: "Any ACKs received from the network while in the 'Accepted' state MUST
+      // be passed directly to the TU and not absorbed" (an RFC 2543 peer's ACK for our 2xx, or
+      // one that reused the INVITE's branch, matches this transaction).
+      if (this.state === 'accepted') return true;
       if (this.state === 'completed') {
         // §17.2.1: ACK for a non-2xx moves to Confirmed; Timer G stops.
         this.host.queue.cancel(this.retransmitTimer);
@@ -130,12 +144,13 @@ export class InviteServerTransaction extends ServerTransaction {
       } else if (this.state === 'confirmed') {
         this.host.stats.retransmissionsReceived++;
       }
-      return;
+      return false;
     }
     // A retransmitted INVITE: re-send the last provisional or final; absorbed in Accepted.
     this.requestRetransmissions++;
     this.host.stats.retransmissionsReceived++;
     if (this.state === 'proceeding' || this.state === 'completed') this.resendLast();
+    return false;
   }
 
   onTimer(kind: number): void {
@@ -180,11 +195,12 @@ export class NonInviteServerTransaction extends ServerTransaction {
     else this.terminate();
   }
 
-  receive(_req: SipMessage): void {
+  receive(_req: SipMessage): boolean {
     // §17.2.2: retransmissions are absorbed in Trying, answered with the last response after.
     this.requestRetransmissions++;
     this.host.stats.retransmissionsReceived++;
     if (this.state === 'proceeding' || this.state === 'completed') this.resendLast();
+    return false;
   }
 
   onTimer(kind: number): void {

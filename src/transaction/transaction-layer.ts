@@ -8,7 +8,7 @@
  */
 import { SipwrightError } from '../errors.js';
 import { createNonSuccessAck, createResponse } from '../sip/builders.js';
-import type { SipMessage } from '../sip/message.js';
+import { SipMessage } from '../sip/message.js';
 import { serializeMessage } from '../sip/serialize.js';
 import { essentialProblem } from '../sip/validate.js';
 import { hasMagicCookie } from '../sip/via.js';
@@ -172,8 +172,10 @@ export class TransactionLayer implements TransportUser, TransactionHost {
     const problem = essentialProblem(req);
     if (problem) {
       this.stats.malformed++;
-      // RFC 3261 §8.2: a request we cannot process gets 400 with the reason, when it can be answered.
-      if (req.method !== 'ACK' && req.get('via') && req.get('call-id') && req.get('cseq')) {
+      // RFC 3261 §8.2 / §21.4.1: a request we cannot process gets 400 with the reason in the
+      // reason phrase. A Via (where the client matches it, §17.1.3) and a CSeq are enough to
+      // answer; a missing Call-ID, From or To is exactly what the 400 is about. Never for ACK.
+      if (req.method !== 'ACK' && req.get('via') !== undefined && req.get('cseq') !== undefined) {
         this.respondStateless(req, transport, 400, `Bad Request (${problem})`);
       }
       this.user?.onRejected?.(req, 400, problem);
@@ -183,7 +185,8 @@ export class TransactionLayer implements TransportUser, TransactionHost {
     const key = serverKey(req, method);
     const existing = this.servers.get(key);
     if (existing) {
-      existing.receive(req);
+      // An ACK in Accepted is not absorbed: it goes to the TU (RFC 6026 §7.1).
+      if (existing.receive(req)) this.user?.onRequest(req, undefined);
       return;
     }
     if (req.method === 'ACK') {
@@ -205,8 +208,10 @@ export class TransactionLayer implements TransportUser, TransactionHost {
     this.servers.set(key, tx);
     this.stats.serverTransactions++;
     if (req.method === 'INVITE' && this.autoTrying) tx.respond(createResponse(req, 100));
+    // No TU: nobody will ever answer, so answer 501 now rather than leave the transaction
+    // pending (an INVITE in Proceeding has no timer that would end it, §17.2.1).
     if (this.user) this.user.onRequest(req, tx);
-    else if (req.method !== 'INVITE' || !this.autoTrying) tx.respond(createResponse(req, 501));
+    else tx.respond(createResponse(req, 501));
   }
 
   private receiveResponse(res: SipMessage): void {
@@ -228,13 +233,32 @@ export class TransactionLayer implements TransportUser, TransactionHost {
   }
 
   private respondStateless(req: SipMessage, transport: Transport, status: number, reason: string): void {
-    try {
-      const res = createResponse(req, status, { reason });
-      this.sendStateless(res, hopFor(req, transport));
-    } catch {
-      // Headers too broken to build a response: nothing to answer.
-    }
+    this.sendStateless(rejection(req, status, reason), hopFor(req, transport));
   }
+}
+
+/** Headers a response copies from its request (RFC 3261 §8.2.6.2). */
+const COPIED = new Set(['via', 'from', 'to', 'call-id', 'cseq']);
+
+/**
+ * A response the layer sends on its own (400, 503). Built like any response when the request
+ * allows it; when its To or top Via does not parse, the headers are copied as received. A header
+ * the request lacked is left out rather than sent empty. CR and LF cannot be in a reason phrase
+ * (RFC 3261 §25.1 Reason-Phrase).
+ */
+function rejection(req: SipMessage, status: number, reason: string): SipMessage {
+  const phrase = reason.replace(/[\r\n]+/g, ' ');
+  let res: SipMessage;
+  try {
+    res = createResponse(req, status, { reason: phrase });
+  } catch {
+    res = new SipMessage();
+    res.status = status;
+    res.reason = phrase;
+    for (const h of req.headers) if (COPIED.has(h.key)) res.headers.push({ ...h });
+  }
+  for (const key of COPIED) if (req.get(key) === undefined) res.remove(key);
+  return res;
 }
 
 /** Client matching, RFC 3261 §17.1.3: top Via branch and CSeq method. */
@@ -243,16 +267,18 @@ function clientKey(branch: string, method: string): string {
 }
 
 /**
- * Server matching, RFC 3261 §17.2.3: branch + sent-by + method (ACK matches INVITE) when the
- * branch has the magic cookie; otherwise the RFC 2543 fields (Call-ID, From tag, CSeq number,
- * top Via, Request-URI for non-ACK).
+ * Server matching, RFC 3261 §17.2.3: branch + sent-by + method (an ACK is looked up under INVITE;
+ * so is a CANCEL by {@link TransactionLayer.findInviteFor}, §9.2) when the branch has the magic
+ * cookie; otherwise the RFC 2543 fields: Request-URI,
+ * Call-ID, From tag, CSeq number and top Via (sent-by and branch). The To tag, which §17.2.3 also
+ * compares, is left out: the INVITE has none and its ACK carries ours.
  */
 function serverKey(req: SipMessage, method: string): string {
   const via = req.topVia;
   const branch = via.branch;
   const sentBy = `${via.host}:${via.port ?? ''}`;
   if (branch && hasMagicCookie(branch)) return `${branch}\n${sentBy}\n${method}`;
-  return `2543\n${req.callId}\n${req.fromTag ?? ''}\n${req.cseq.seq}\n${sentBy}\n${branch ?? ''}\n${method}`;
+  return `2543\n${req.requestUri}\n${req.callId}\n${req.fromTag ?? ''}\n${req.cseq.seq}\n${sentBy}\n${branch ?? ''}\n${method}`;
 }
 
 /** Responses go back where the request came from (RFC 3581 §4 symmetric; §18.2.2 same connection). */

@@ -337,6 +337,12 @@ const invalid: [string, string, string, string][] = [
     `URI "sip:user@example.com?Route=%3Csip:sip.example.com%3E" contains '?' and must be enclosed in '<' and '>' (RFC 3261 §20.10)`,
   ],
   [
+    'RFC 3261 §20.10: a URI containing a comma must be enclosed in brackets',
+    'sip:a,b@example.com;tag=1',
+    'ERR_SIP_HEADER',
+    `URI "sip:a,b@example.com" contains ',' and must be enclosed in '<' and '>' (RFC 3261 §20.10)`,
+  ],
+  [
     'RFC 4475 §3.1.2.15: non-token characters in an unquoted display name (baddn)',
     'Bell, Alexander <sip:a.g.bell@example.com>;tag=43',
     'ERR_SIP_HEADER',

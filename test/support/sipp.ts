@@ -4,7 +4,9 @@
  * side by side without colliding. Stopped by PID.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import dgram from 'node:dgram';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from './ports.js';
@@ -51,17 +53,32 @@ export async function startSipp(opts: SippOptions): Promise<SippRun> {
     '-nostdin',
     '-trace_err',
     '-error_file', join(dir, 'errors.log'),
+    // Over TCP, SIPp fails a call whose connection the peer closes during its final timewait;
+    // a harness closing its socket after a completed call is legal (RFC 3261 §18), so keep the call.
+    ...(opts.transport === 'tcp' ? ['-reconnect_close', 'false'] : []),
     ...(opts.args ?? []),
   ];
   const child: ChildProcess = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (d) => (output += d.toString()));
   child.stderr?.on('data', (d) => (output += d.toString()));
+  let done = false;
   const exited = new Promise<{ code: number | null; output: string }>((resolve) => {
-    child.on('exit', (code) => resolve({ code, output }));
+    child.on('exit', (code) => {
+      done = true;
+      rmSync(dir, { recursive: true, force: true });
+      resolve({ code, output });
+    });
   });
-  // Give SIPp time to bind before a UAC talks to it.
-  await new Promise((r) => setTimeout(r, 300));
+  // Wait until SIPp has bound its SIP port (our own bind then fails), or has exited.
+  for (let i = 0; i < 60 && !done; i++) {
+    if (await portTaken(port, opts.transport ?? 'udp')) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (done) {
+    const { code } = await exited;
+    throw new Error(`sipp exited (${code}) before it was ready:\n${output}`);
+  }
   return {
     port,
     pid: child.pid ?? 0,
@@ -76,4 +93,19 @@ export async function startSipp(opts: SippOptions): Promise<SippRun> {
       }
     },
   };
+}
+
+/** True when something is bound to 127.0.0.1:port for this protocol. */
+function portTaken(port: number, transport: 'udp' | 'tcp'): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (transport === 'udp') {
+      const s = dgram.createSocket('udp4');
+      s.once('error', () => resolve(true));
+      s.bind(port, '127.0.0.1', () => s.close(() => resolve(false)));
+    } else {
+      const srv = net.createServer();
+      srv.once('error', () => resolve(true));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(false)));
+    }
+  });
 }

@@ -1,0 +1,147 @@
+/**
+ * `sipwright run <files or folders...>`: load every scenario (all file errors reported before
+ * anything is sent), run them several at a time, report as they finish, write JUnit and JSON.
+ * Ctrl-C / SIGTERM stop new tests, end open calls, mark what did not run as skipped, and still
+ * write the reports.
+ */
+import pLimit from 'p-limit';
+import { ScenarioError, UsageError } from '../errors.js';
+import { consoleReporter } from '../report/console.js';
+import { jsonReporter } from '../report/json.js';
+import { junitReporter } from '../report/junit.js';
+import { runReporters, type Reporter } from '../report/reporter.js';
+import { discoverScenarios } from '../scenario/discover.js';
+import { loadScenario } from '../scenario/loader.js';
+import type { Scenario } from '../scenario/model.js';
+import type { RunResult, TestResult } from '../scenario/result.js';
+import { runScenario } from '../scenario/runner.js';
+import { loadUsersCsv } from '../scenario/users-csv.js';
+import { parseHostPort } from '../transport/address.js';
+
+/** Options of `sipwright run` (kept in sync with the yargs table by the type checker). */
+export interface RunCommandOptions {
+  paths: string[];
+  target?: string;
+  listen?: string;
+  transport: 'udp' | 'tcp';
+  var: string[];
+  users?: string;
+  grep?: string;
+  junit: string;
+  json: string;
+  concurrency: number;
+  timeout?: number;
+}
+
+/** Exit codes: 0 all passed, 1 a test failed or errored, 2 usage or scenario-file error, 130 interrupted. */
+export async function runCommand(opts: RunCommandOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  const target = opts.target ? parseHostPort(opts.target, '--target') : undefined;
+  const listen = opts.listen ? parseHostPort(opts.listen, '--listen', 0) : undefined;
+  const cliVars = parseVars(opts.var);
+  const users = opts.users ? loadUsersCsv(opts.users) : undefined;
+  if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) {
+    throw new UsageError(`--concurrency must be a whole number of at least 1, got ${opts.concurrency}`);
+  }
+  if (opts.timeout !== undefined && !(opts.timeout > 0)) throw new UsageError(`--timeout must be a positive number of seconds`);
+
+  const knownVars = [...Object.keys(cliVars), ...(users?.columns ?? [])];
+  const scenarios = loadAll(opts.paths, knownVars, opts.grep);
+  if (scenarios.length === 0) throw new UsageError(`no scenario matched${opts.grep ? ` --grep "${opts.grep}"` : ''} in ${opts.paths.join(' ')}`);
+
+  const reporters: Reporter[] = [
+    consoleReporter({ stream: out }),
+    junitReporter({ outputFile: opts.junit }),
+    jsonReporter({ outputFile: opts.json }),
+  ];
+  const abort = new AbortController();
+  let interrupted = false;
+  const onSignal = (): void => {
+    if (interrupted) return;
+    interrupted = true;
+    out.write('\nsipwright: interrupted — ending open calls and writing reports\n');
+    abort.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const startedAt = Date.now();
+  await runReporters(reporters, 'onRunStart', { total: scenarios.length, startedAt });
+  // A fixed --listen port can be bound by one scenario at a time.
+  const limit = pLimit(listen && listen.port !== 0 ? 1 : opts.concurrency);
+  const results: TestResult[] = await Promise.all(
+    scenarios.map(({ scenario, suite }, i) =>
+      limit(async () => {
+        const result = abort.signal.aborted
+          ? skipped(scenario, suite, 'interrupted before it started')
+          : await runScenario(scenario, {
+              suite,
+              target,
+              listen,
+              transport: opts.transport,
+              vars: { ...cliVars, ...(users ? users.rowFor(i) : {}) },
+              timeoutMs: opts.timeout !== undefined ? opts.timeout * 1000 : undefined,
+              signal: abort.signal,
+              onListening: (party, address, protocol) => {
+                if (scenario.parties.find((p) => p.name === party && p.role !== 'uac')) {
+                  out.write(`${scenario.name}: ${party} listening on ${protocol} ${address}\n`);
+                }
+              },
+            });
+        await runReporters(reporters, 'onTestEnd', result);
+        return result;
+      }),
+    ),
+  );
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  const run: RunResult = { startedAt, durationMs: Date.now() - startedAt, tests: results, interrupted };
+  await runReporters(reporters, 'onRunEnd', run);
+  if (interrupted) return 130;
+  return results.some((t) => t.verdict === 'failed' || t.verdict === 'error') ? 1 : 0;
+}
+
+/** `--var a=b` pairs. */
+function parseVars(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--var "${p}": expected name=value`);
+    out[p.slice(0, eq)] = p.slice(eq + 1);
+  }
+  return out;
+}
+
+/** Load every scenario; all file errors together in one ScenarioError. */
+function loadAll(paths: string[], knownVars: string[], grep: string | undefined): Array<{ scenario: Scenario; suite: string }> {
+  const found = discoverScenarios(paths);
+  const loaded: Array<{ scenario: Scenario; suite: string }> = [];
+  const problems: ScenarioError['problems'] = [];
+  for (const { file, suite } of found) {
+    try {
+      const scenario = loadScenario(file, { knownVars });
+      if (grep && !`${scenario.name} ${file}`.toLowerCase().includes(grep.toLowerCase())) continue;
+      loaded.push({ scenario, suite });
+    } catch (err) {
+      if (err instanceof ScenarioError) problems.push(...err.problems);
+      else throw err;
+    }
+  }
+  if (problems.length) throw new ScenarioError(problems);
+  return loaded;
+}
+
+function skipped(scenario: Scenario, suite: string, reason: string): TestResult {
+  return {
+    suite,
+    name: scenario.name,
+    file: scenario.file,
+    verdict: 'skipped',
+    skipReason: reason,
+    startedAt: Date.now(),
+    durationMs: 0,
+    ladder: [],
+    findings: [],
+    secrets: [],
+  };
+}
+

@@ -1,0 +1,369 @@
+/**
+ * Loads a scenario file into the model. Positions come from the YAML document (yaml's
+ * `parseDocument` with a `LineCounter`), the shape from the zod schema (schema.ts), the
+ * cross-step rules from semantic-checks.ts. Every problem found is reported at once, in file
+ * order, as `file:line:column: field: what is wrong, what was expected`.
+ */
+import { readFileSync } from 'node:fs';
+import { isAlias, isMap as isYamlMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type ScalarTag } from 'yaml';
+import type * as z from 'zod';
+import { ScenarioError, type ScenarioProblem } from '../errors.js';
+import {
+  DEFAULT_AUTO,
+  DEFAULT_EXPECT_TIMEOUT_MS,
+  type BodySpec,
+  type Capture,
+  type HeaderAssertion,
+  type PartySpec,
+  type Scenario,
+  type SourcePos,
+  type Step,
+} from './model.js';
+import { PARTY_KEYS, partyKeys, scenarioHeader, stepItem, type Path, type RawHeaderCheck, type RawPartyKeys, type RawStep } from './schema.js';
+import { checkPartyShorthand, checkStepRules, checkVariables, type CheckContext, type StepNode } from './semantic-checks.js';
+
+export interface LoadOptions {
+  /** Variable names the runner will provide: --var names, CSV columns, profile keys. */
+  knownVars?: Iterable<string>;
+}
+
+/**
+ * A plain scalar with a leading zero or plus (`0312345678`, `+81312345678`) stays text: YAML 1.2
+ * would read it as a number and drop the zero, and in SIP such values are phone numbers.
+ */
+const PHONE_NUMBER_TEXT: ScalarTag = {
+  tag: 'tag:yaml.org,2002:str',
+  default: true,
+  test: /^(?:[-+]?0[0-9]+|\+[0-9]+)$/,
+  resolve: (s: string) => s,
+};
+
+/** What to do about the YAML syntax errors people make most. */
+const YAML_HINTS: Partial<Record<string, string>> = {
+  TAB_AS_INDENT: 'expected spaces for indentation',
+  BLOCK_AS_IMPLICIT_KEY: 'expected the keys of one map to start in the same column, and a value holding ": " in quotes',
+  MULTILINE_IMPLICIT_KEY: 'expected the keys of one map to start in the same column, and a value holding ": " in quotes',
+  BAD_INDENT: 'expected consistent indentation and closed brackets',
+  MISSING_CHAR: 'expected consistent indentation and closed quotes and brackets',
+  UNEXPECTED_TOKEN: `expected a value that starts with a quote to end with it (quote the whole value, like '"Alice" <sip:alice@x>')`,
+  MULTIPLE_DOCS: 'expected one scenario (one YAML document) per file',
+};
+
+/** Read and load a scenario file. @throws ScenarioError with every problem found. */
+export function loadScenario(path: string, opts: LoadOptions = {}): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new ScenarioError([{ pos: { file: path, line: 0, column: 0 }, field: '', message: `cannot read the file (${code}), expected a readable scenario file` }]);
+  }
+  return loadScenarioText(text, path, opts);
+}
+
+/** `a.b[2].c`, the way messages name a field. */
+export function formatPath(path: Path): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else if (/^[\w-]+$/.test(seg)) out += out ? `.${seg}` : seg;
+    else out += `[${JSON.stringify(seg)}]`;
+  }
+  return out;
+}
+
+/** Finds where a path of keys and indexes stands in the YAML document. */
+class Locator {
+  constructor(
+    private readonly doc: Document,
+    private readonly lines: LineCounter,
+    readonly file: string,
+  ) {}
+
+  posOf(offset: number): SourcePos {
+    const { line, col } = this.lines.linePos(offset);
+    return { file: this.file, line, column: col };
+  }
+
+  /** Position of the value at `path` (or its key), else of the nearest enclosing node that exists. */
+  at(path: Path, at: 'key' | 'value' = 'value'): SourcePos {
+    let node: unknown = this.doc.contents;
+    let key: unknown;
+    let found = true;
+    for (const seg of path) {
+      if (isAlias(node)) node = node.resolve(this.doc);
+      const next = isYamlMap(node)
+        ? node.items.find((p) => String(isScalar(p.key) ? p.key.value : p.key) === String(seg))
+        : isSeq(node) && typeof seg === 'number' && seg < node.items.length
+          ? { key: undefined, value: node.items[seg] }
+          : undefined;
+      if (!next) {
+        found = false;
+        break;
+      }
+      [key, node] = [next.key, next.value];
+    }
+    const rangeOf = (n: unknown) => (n && typeof n === 'object' && 'range' in n ? (n.range as number[] | undefined) : undefined);
+    const emptyValue = isScalar(node) && node.value === null && !node.source;
+    const offset =
+      found && (at === 'key' || emptyValue || !rangeOf(node)) && rangeOf(key) ? rangeOf(key)![0] : (rangeOf(node)?.[0] ?? 0);
+    return this.posOf(offset);
+  }
+}
+
+/** Collects problems; `error()` sorts them into file order. */
+class Problems {
+  readonly list: ScenarioProblem[] = [];
+  constructor(private readonly loc: Locator) {}
+  add(path: Path, message: string, at: 'key' | 'value' = 'value'): void {
+    this.addAt(this.loc.at(path, at), formatPath(path), message);
+  }
+  addAt(pos: SourcePos, field: string, message: string): void {
+    this.list.push({ pos, field, message });
+  }
+  /** zod issues under `prefix`; an unknown-keys issue becomes one problem per key, at the key. */
+  addIssues(issues: z.core.$ZodIssue[], prefix: Path): void {
+    for (const iss of issues) {
+      const path = [...prefix, ...(iss.path as Path)];
+      if (iss.code === 'unrecognized_keys') {
+        const lines = iss.message.split('\n');
+        iss.keys.forEach((k, i) => this.add([...path, k], lines[i] ?? iss.message, 'key'));
+      } else {
+        this.add(path, iss.message, iss.code === 'custom' && iss.params?.at === 'key' ? 'key' : 'value');
+      }
+    }
+  }
+  error(): ScenarioError {
+    const seen = new Set<string>();
+    const unique = this.list.filter((p) => {
+      const id = `${p.pos.line}:${p.pos.column}:${p.field}:${p.message}`;
+      return seen.has(id) ? false : (seen.add(id), true);
+    });
+    unique.sort((a, b) => a.pos.line - b.pos.line || a.pos.column - b.pos.column);
+    return new ScenarioError(unique);
+  }
+}
+
+/** Load scenario text; `file` is the name messages use. @throws ScenarioError with every problem found. */
+export function loadScenarioText(text: string, file: string, opts: LoadOptions = {}): Scenario {
+  const lines = new LineCounter();
+  const doc = parseDocument(text.replace(/^\uFEFF/, ''), {
+    lineCounter: lines,
+    prettyErrors: false,
+    uniqueKeys: false, // duplicates are reported below, with the path and both lines
+    customTags: (tags) => [PHONE_NUMBER_TEXT, ...tags],
+  });
+  const loc = new Locator(doc, lines, file);
+  const problems = new Problems(loc);
+
+  if (doc.errors.length) {
+    const offsets = new Set<number>();
+    for (const e of doc.errors) {
+      if (offsets.has(e.pos[0])) continue; // one syntax mistake often yields several errors at one place
+      offsets.add(e.pos[0]);
+      problems.addAt(loc.posOf(e.pos[0]), '', `invalid YAML: ${e.message}, ${YAML_HINTS[e.code] ?? 'expected valid YAML'}`);
+    }
+    throw problems.error();
+  }
+  const root = doc.contents;
+  if (!isYamlMap(root)) {
+    const what = root === null || (isScalar(root) && root.value === null) ? 'empty' : isSeq(root) ? 'a list' : 'a single value';
+    problems.addAt(loc.at([]), '', `the file is ${what}, expected a map with at least name and steps (see docs/scenario-format.md)`);
+    throw problems.error();
+  }
+  checkDuplicateKeys(root, [], loc, problems);
+
+  let plain: Record<string, unknown>;
+  try {
+    plain = doc.toJS({ maxAliasCount: 1000 }) as Record<string, unknown>;
+  } catch (err) {
+    problems.addAt(loc.at([]), '', `cannot expand the YAML (${(err as Error).message}), expected fewer aliases`);
+    throw problems.error();
+  }
+
+  const header = scenarioHeader.safeParse(plain);
+  if (!header.success) problems.addIssues(header.error.issues, []);
+  const rawSteps = Array.isArray(plain.steps) ? plain.steps : [];
+  const nodes: StepNode[] = [];
+  rawSteps.forEach((item, i) => {
+    const r = stepItem.safeParse(item);
+    if (r.success) nodes.push(toStepNode(r.data, ['steps', i], {}, loc));
+    else problems.addIssues(r.error.issues, ['steps', i]);
+  });
+
+  const ctx: CheckContext = {
+    report: (path, message, at) => problems.add(path, message, at),
+    lineOf: (path) => loc.at(path, 'key').line,
+    field: formatPath,
+  };
+  checkPartyShorthand(plain, ctx);
+  const declared = partyKeys.safeParse(Object.fromEntries(PARTY_KEYS.filter((k) => k in plain).map((k) => [k, plain[k]])));
+  const parties = declared.success ? toParties(declared.data, loc) : undefined;
+  if (parties) checkStepRules(nodes, parties, !declared.data?.parties, ctx);
+  checkVariables(plain, opts.knownVars ?? [], ctx);
+
+  if (problems.list.length || !header.success || !parties) throw problems.error();
+  const h = header.data;
+  return defined({
+    file,
+    name: h.name,
+    description: h.description,
+    tags: h.tags ?? [],
+    parties,
+    vars: Object.fromEntries(h.vars ?? []),
+    timeoutMs: h.timeout ?? DEFAULT_EXPECT_TIMEOUT_MS,
+    steps: nodes.map((n) => n.step),
+    pos: loc.at([]),
+  });
+}
+
+/** A key written twice in one map (YAML 1.2 §3.2.1.1: keys are unique); toJS would keep the last silently. */
+function checkDuplicateKeys(node: unknown, path: Path, loc: Locator, problems: Problems): void {
+  if (isYamlMap(node)) {
+    const first = new Map<string, number>();
+    for (const pair of node.items) {
+      const key = String(isScalar(pair.key) ? pair.key.value : pair.key);
+      const offset = (pair.key as { range?: number[] } | null)?.range?.[0] ?? 0;
+      const before = first.get(key);
+      if (before === undefined) first.set(key, offset);
+      else {
+        const line = loc.posOf(before).line;
+        problems.addAt(loc.posOf(offset), formatPath([...path, key]), `duplicate key "${key}" (first at line ${line}), expected each key once in a map`);
+      }
+      checkDuplicateKeys(pair.value, [...path, key], loc, problems);
+    }
+  } else if (isSeq(node)) {
+    node.items.forEach((item, i) => checkDuplicateKeys(item, [...path, i], loc, problems));
+  }
+}
+
+/** The object without its undefined properties (so optional fields are absent, not undefined). */
+function defined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+function toParties(h: RawPartyKeys, loc: Locator): PartySpec[] {
+  const auto = (a: Partial<PartySpec['auto']> | undefined) => ({ ...DEFAULT_AUTO, ...defined(a ?? {}) });
+  if (h.parties) {
+    return h.parties.map(([name, p]) =>
+      defined({
+        name,
+        role: p.role,
+        transport: p.transport,
+        listen: p.listen,
+        user: p.user,
+        target: p.target,
+        credentials: p.credentials && defined(p.credentials),
+        auto: auto(p.auto),
+        pos: loc.at(['parties', name], 'key'),
+      }),
+    );
+  }
+  const role = h.role ?? 'uac';
+  return [
+    defined({
+      name: role,
+      role,
+      transport: h.transport,
+      credentials: h.credentials && defined(h.credentials),
+      auto: auto(h.auto),
+      pos: h.role ? loc.at(['role'], 'key') : loc.at([]),
+    }),
+  ];
+}
+
+type Inherited = { party?: string; call?: string };
+
+function bodyOf(d: { body?: string; sdp?: 'offer' | 'answer'; 'content-type'?: string }): BodySpec | undefined {
+  if (d.sdp) return { kind: d.sdp === 'offer' ? 'sdp-offer' : 'sdp-answer' };
+  return d.body === undefined ? undefined : defined({ kind: 'text' as const, text: d.body, contentType: d['content-type'] });
+}
+
+const headerList = (h: Array<[string, string[]]> | undefined): Array<[string, string]> =>
+  (h ?? []).flatMap(([name, values]) => values.map((v): [string, string] => [name, v]));
+
+/** Convert a validated step to the model; children inherit `party`/`call` of a parallel or repeat. */
+function toStepNode(raw: RawStep, path: Path, inherited: Inherited, loc: Locator): StepNode {
+  const d = raw.data;
+  const party = d.party ?? inherited.party;
+  const call = d.call ?? inherited.call;
+  const base = defined({ pos: loc.at(path), party, call });
+  const keyPos = (...rest: Path) => loc.at([...path, ...rest], 'key');
+  const children = (list: RawStep[], at: Path) => list.map((s, i) => toStepNode(s, [...path, ...at, i], { party, call }, loc));
+  let lists: StepNode[][] = [];
+  let step: Step;
+  switch (raw.kind) {
+    case 'send-request': {
+      const r = raw.data;
+      step = defined({ kind: raw.kind, ...base, method: raw.method, uri: r.uri, from: r.from, to: r.to, headers: headerList(r.headers), body: bodyOf(r), auth: r.auth ?? false });
+      break;
+    }
+    case 'send-response': {
+      const r = raw.data;
+      step = defined({ kind: raw.kind, ...base, status: raw.status, reason: r.reason, headers: headerList(r.headers), body: bodyOf(r), to: r.to });
+      break;
+    }
+    case 'send-raw':
+      step = defined({ kind: raw.kind, ...base, raw: raw.data.raw, dest: raw.data.dest });
+      break;
+    case 'expect-response':
+    case 'expect-request': {
+      const r = raw.data;
+      const headers = (r.headers ?? []).flatMap(([name, checks]) =>
+        checks.map((c: RawHeaderCheck): HeaderAssertion => defined({ name, op: c.op, value: c.value, pos: c.key ? keyPos('headers', name, c.key) : keyPos('headers', name) })),
+      );
+      const capture = (r.capture ?? []).map(([variable, c]): Capture => defined({ variable, from: c.from, param: c.param, regex: c.regex, pos: keyPos('capture', variable) }));
+      const common = { ...base, optional: r.optional ?? false, timeoutMs: r.timeout, headers, sdp: r.sdp && defined({ ...r.sdp, pos: keyPos('sdp') }), capture };
+      step = raw.kind === 'expect-response' ? defined({ kind: raw.kind, status: raw.status, ...common }) : defined({ kind: raw.kind, method: raw.method, ...common });
+      break;
+    }
+    case 'auth':
+      step = defined({ kind: raw.kind, ...base, credentials: raw.data.auth?.credentials && defined(raw.data.auth.credentials) });
+      break;
+    case 'pause':
+      step = { kind: raw.kind, ...base, ms: raw.data.pause };
+      break;
+    case 'cancel':
+      step = { kind: raw.kind, ...base };
+      break;
+    case 'hangup':
+      step = defined({ kind: raw.kind, ...base, timeoutMs: raw.data.hangup?.timeout });
+      break;
+    case 'register': {
+      const r = raw.data.register ?? {};
+      step = defined({ kind: raw.kind, ...base, uri: r.uri, aor: r.aor, expires: r.expires ?? 3600, credentials: r.credentials && defined(r.credentials), expect: r.expect ?? [200], timeoutMs: r.timeout, headers: headerList(r.headers) });
+      break;
+    }
+    case 'unregister': {
+      const r = raw.data.unregister ?? {};
+      step = defined({ kind: raw.kind, ...base, uri: r.uri, aor: r.aor, credentials: r.credentials && defined(r.credentials), expect: r.expect ?? [200], timeoutMs: r.timeout });
+      break;
+    }
+    case 'refresh': {
+      const { every, margin } = raw.data.refresh;
+      step = defined({ kind: raw.kind, ...base, everyS: every === undefined ? undefined : every / 1000, marginS: margin === undefined ? undefined : margin / 1000 });
+      break;
+    }
+    case 'parallel': {
+      const p = raw.data.parallel;
+      if (Array.isArray(p)) {
+        lists = p.map((branch, b) => children(branch, ['parallel', b]));
+        step = { kind: raw.kind, ...base, branches: lists.map((l) => l.map((n) => n.step)) };
+      } else {
+        // `count` copies of one branch; the runner sets ${branch} to 1…count in each.
+        lists = [children(p.steps, ['parallel', 'steps'])];
+        const one = lists[0].map((n) => n.step);
+        step = { kind: raw.kind, ...base, branches: Array.from({ length: p.count }, (_, i) => (i === 0 ? one : structuredClone(one))) };
+      }
+      break;
+    }
+    case 'repeat':
+      lists = [children(raw.data.repeat.steps, ['repeat', 'steps'])];
+      step = { kind: raw.kind, ...base, count: raw.data.repeat.count, steps: lists[0].map((n) => n.step) };
+      break;
+    case 'set':
+      step = { kind: raw.kind, ...base, vars: Object.fromEntries(raw.data.set) };
+      break;
+  }
+  return defined({ step, path, ownParty: d.party, lists });
+}
