@@ -16,3 +16,8 @@ export { UdpTransport } from './transport/udp.js';
 export { TcpTransport } from './transport/tcp.js';
 export type { Transport, Address } from './transport/transport.js';
 export * from './errors.js';
+export { Party, type PartyOptions } from './scenario/party.js';
+export { Call, type ExpectOptions } from './scenario/call.js';
+export { ExpectationFailed } from './scenario/expectation.js';
+export { requestWithAuth, inviteWithAuth, type DigestCredentialsSource } from './auth/authenticating-client.js';
+export { DigestServer } from './auth/digest-server.js';

@@ -7,13 +7,21 @@ import { SipParseError, UsageError } from '../errors.js';
 import { parseMessage } from '../sip/parse.js';
 import { validateMessage } from '../sip/validate.js';
 
+const READ_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EISDIR: 'it is a folder, expected a file with one SIP message',
+  EACCES: 'permission denied',
+};
+
 /** Bytes from a file, or stdin for `-`. Text files written with LF get CRLF line ends. */
 export function readMessageFile(path: string): Buffer {
   let raw: Buffer;
   try {
     raw = readFileSync(path === '-' ? 0 : path);
   } catch (err) {
-    throw new UsageError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code && READ_ERRORS[code] ? `${READ_ERRORS[code]} (${code})` : (code ?? (err as Error).message);
+    throw new UsageError(`cannot read ${path === '-' ? 'standard input' : path}: ${why}`);
   }
   // A message typed in an editor has LF line ends; SIP needs CRLF. Convert only when no CR at all.
   if (!raw.includes(13)) raw = Buffer.from(raw.toString('utf8').replace(/\n/g, '\r\n'), 'utf8');

@@ -7,6 +7,7 @@ import { hideBin } from 'yargs/helpers';
 import { isUserError, SipwrightError } from '../errors.js';
 import { lintMessage, readMessageFile } from './lint.js';
 import { runCommand, type RunCommandOptions } from './run.js';
+import { serveCommand, type ServeCommandOptions } from './serve.js';
 
 const argv = hideBin(process.argv);
 const debug = argv.includes('--debug');
@@ -25,7 +26,8 @@ async function main(): Promise<number> {
           .positional('paths', { type: 'string', array: true, demandOption: true, describe: 'YAML files or folders of them' })
           .option('target', { type: 'string', describe: 'host:port where UAC parties send (e.g. 127.0.0.1:5060)' })
           .option('listen', { type: 'string', describe: 'host:port where a UAS scenario waits (default 127.0.0.1, a free port, printed)' })
-          .option('transport', { choices: ['udp', 'tcp'] as const, default: 'udp' as const, describe: 'transport of parties that name none' })
+          .option('transport', { choices: ['udp', 'tcp'] as const, describe: 'transport of parties that name none (default: the profile\'s, else udp)' })
+          .option('profile', { type: 'string', describe: 'target profile of the system under test (docs/target-profile.md)' })
           .option('var', { type: 'string', array: true, default: [] as string[], describe: 'set a variable: --var user=200 (repeatable)' })
           .option('users', { type: 'string', describe: 'CSV of accounts, one row per scenario run (like SIPp -inf)' })
           .option('grep', { type: 'string', describe: 'run only scenarios whose name or file contains this text' })
@@ -39,6 +41,7 @@ async function main(): Promise<number> {
           target: args.target,
           listen: args.listen,
           transport: args.transport,
+          profile: args.profile,
           var: args.var,
           users: args.users,
           grep: args.grep,
@@ -55,20 +58,53 @@ async function main(): Promise<number> {
       'check one raw SIP message (a file, or - for stdin) against RFC 3261',
       (y) => y.positional('file', { type: 'string', demandOption: true, describe: 'message file or -' }),
       (args) => {
-        const { code, lines } = lintMessage(readMessageFile(args.file as string));
+        // yargs-parser turns a lone "-" (stdin, by Unix convention) into "": take it back.
+        const file = args.file === '' && argv.includes('-') ? '-' : (args.file as string);
+        const { code, lines } = lintMessage(readMessageFile(file));
         for (const l of lines) console.log(l);
         exitCode = code;
       },
     )
-    .demandCommand(1, 'name a command: see sipwright --help')
+    .command(
+      'serve <persona>',
+      'run a carrier, pbx or phone persona from a config file until Ctrl-C (see docs/personas.md)',
+      (y) =>
+        y
+          .positional('persona', { choices: ['carrier', 'pbx', 'phone'] as const, demandOption: true, describe: 'which persona' })
+          .option('config', { type: 'string', demandOption: true, describe: 'persona config YAML' })
+          .option('listen', { type: 'string', describe: 'host:port to bind (default 127.0.0.1; port 5060 for a carrier, any free port otherwise)' })
+          .option('transport', { choices: ['udp', 'tcp'] as const, describe: 'udp or tcp (default: the config\'s, else udp)' }),
+      async (args) => {
+        const opts: ServeCommandOptions = { persona: args.persona, config: args.config, listen: args.listen, transport: args.transport };
+        exitCode = await serveCommand(opts);
+      },
+    )
+    .demandCommand(1, NO_COMMAND)
     .strict()
     .help()
     .fail((msg, err) => {
       if (err) throw err;
-      throw new UsageCliError(msg);
+      // yargs checks for a command before it checks options: name the unknown option instead.
+      const unknown = msg === NO_COMMAND ? unknownGlobalOption(argv) : undefined;
+      // Some yargs messages span lines ("Invalid values:\n  Argument: …"): a user error is one line.
+      throw new UsageCliError(unknown ? `Unknown argument: ${unknown}; ${NO_COMMAND}` : oneLine(msg ?? 'bad arguments'));
     })
     .parseAsync();
   return exitCode;
+}
+
+const NO_COMMAND = 'name a command: see sipwright --help';
+/** Options valid before a command. */
+const GLOBAL_OPTIONS = new Set(['--debug', '--no-debug', '--help', '-h', '--version']);
+
+/** The first option before any command that is not a global one, without its dashes. */
+function unknownGlobalOption(args: string[]): string | undefined {
+  const opt = args.find((a) => a.startsWith('-') && a !== '-' && a !== '--' && !GLOBAL_OPTIONS.has(a.split('=')[0]));
+  return opt?.replace(/^-+/, '').split('=')[0];
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
 }
 
 class UsageCliError extends Error {}

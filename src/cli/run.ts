@@ -5,7 +5,7 @@
  * write the reports.
  */
 import pLimit from 'p-limit';
-import { ScenarioError, UsageError } from '../errors.js';
+import { ScenarioError, SipwrightError, UsageError } from '../errors.js';
 import { consoleReporter } from '../report/console.js';
 import { jsonReporter } from '../report/json.js';
 import { junitReporter } from '../report/junit.js';
@@ -14,16 +14,23 @@ import { discoverScenarios } from '../scenario/discover.js';
 import { loadScenario } from '../scenario/loader.js';
 import type { Scenario } from '../scenario/model.js';
 import type { RunResult, TestResult } from '../scenario/result.js';
+import { loadProfile } from '../scenario/profile.js';
 import { runScenario } from '../scenario/runner.js';
 import { loadUsersCsv } from '../scenario/users-csv.js';
 import { parseHostPort } from '../transport/address.js';
+import { TcpTransport } from '../transport/tcp.js';
+import type { Address, Transport } from '../transport/transport.js';
+import { UdpTransport } from '../transport/udp.js';
 
 /** Options of `sipwright run` (kept in sync with the yargs table by the type checker). */
 export interface RunCommandOptions {
   paths: string[];
   target?: string;
   listen?: string;
-  transport: 'udp' | 'tcp';
+  /** Default: the profile's transport, else udp. */
+  transport?: 'udp' | 'tcp';
+  /** Target profile (docs/target-profile.md): `profile.*` variables, default target and transport. */
+  profile?: string;
   var: string[];
   users?: string;
   grep?: string;
@@ -35,18 +42,23 @@ export interface RunCommandOptions {
 
 /** Exit codes: 0 all passed, 1 a test failed or errored, 2 usage or scenario-file error, 130 interrupted. */
 export async function runCommand(opts: RunCommandOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
-  const target = opts.target ? parseHostPort(opts.target, '--target') : undefined;
+  const profile = opts.profile ? loadProfile(opts.profile) : undefined;
+  const targetText = opts.target ?? profile?.profile.address;
+  const target = targetText ? parseHostPort(targetText, opts.target ? '--target' : `${opts.profile}: address`) : undefined;
   const listen = opts.listen ? parseHostPort(opts.listen, '--listen', 0) : undefined;
-  const cliVars = parseVars(opts.var);
+  const transport = opts.transport ?? profile?.profile.transport ?? 'udp';
+  const cliVars = { ...profile?.vars, ...parseVars(opts.var) };
   const users = opts.users ? loadUsersCsv(opts.users) : undefined;
   if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) {
-    throw new UsageError(`--concurrency must be a whole number of at least 1, got ${opts.concurrency}`);
+    const got = Number.isNaN(opts.concurrency) ? 'something that is not a number' : String(opts.concurrency);
+    throw new UsageError(`--concurrency must be a whole number of at least 1, got ${got}`);
   }
   if (opts.timeout !== undefined && !(opts.timeout > 0)) throw new UsageError(`--timeout must be a positive number of seconds`);
 
   const knownVars = [...Object.keys(cliVars), ...(users?.columns ?? [])];
-  const scenarios = loadAll(opts.paths, knownVars, opts.grep);
+  const scenarios = loadAll(opts.paths, knownVars, opts.grep, cliVars);
   if (scenarios.length === 0) throw new UsageError(`no scenario matched${opts.grep ? ` --grep "${opts.grep}"` : ''} in ${opts.paths.join(' ')}`);
+  if (listen) await checkListen(listen, listenProtocols(scenarios, transport));
 
   const reporters: Reporter[] = [
     consoleReporter({ stream: out }),
@@ -66,18 +78,21 @@ export async function runCommand(opts: RunCommandOptions, out: NodeJS.WritableSt
 
   const startedAt = Date.now();
   await runReporters(reporters, 'onRunStart', { total: scenarios.length, startedAt });
-  // A fixed --listen port can be bound by one scenario at a time.
-  const limit = pLimit(listen && listen.port !== 0 ? 1 : opts.concurrency);
+  // A fixed port can be bound by one scenario at a time: scenarios with a party on a fixed port
+  // (or all of them, with a fixed --listen) run one after another, the rest side by side.
+  const parallel = pLimit(listen && listen.port !== 0 ? 1 : opts.concurrency);
+  const serial = pLimit(1);
+  const limitFor = (scenario: Scenario) => (scenario.parties.some((p) => p.listen !== undefined && !/:0$/.test(p.listen)) ? serial : parallel);
   const results: TestResult[] = await Promise.all(
     scenarios.map(({ scenario, suite }, i) =>
-      limit(async () => {
+      limitFor(scenario)(async () => {
         const result = abort.signal.aborted
           ? skipped(scenario, suite, 'interrupted before it started')
           : await runScenario(scenario, {
               suite,
               target,
               listen,
-              transport: opts.transport,
+              transport,
               vars: { ...cliVars, ...(users ? users.rowFor(i) : {}) },
               timeoutMs: opts.timeout !== undefined ? opts.timeout * 1000 : undefined,
               signal: abort.signal,
@@ -100,6 +115,38 @@ export async function runCommand(opts: RunCommandOptions, out: NodeJS.WritableSt
   return results.some((t) => t.verdict === 'failed' || t.verdict === 'error') ? 1 : 0;
 }
 
+/** Roles that take the --listen address (the first such party of a scenario; see runner.ts). */
+const LISTENING_ROLES = new Set(['uas', 'carrier', 'pbx']);
+
+/** Transports the --listen address will be bound with: each scenario's first server-side party's. */
+function listenProtocols(scenarios: Array<{ scenario: Scenario }>, fallback: 'udp' | 'tcp'): Array<'udp' | 'tcp'> {
+  const out = new Set<'udp' | 'tcp'>();
+  for (const { scenario } of scenarios) {
+    const party = scenario.parties.find((p) => !p.listen && LISTENING_ROLES.has(p.role));
+    if (party) out.add(party.transport ?? fallback);
+  }
+  if (out.size === 0) out.add(fallback);
+  return [...out];
+}
+
+/**
+ * Bind --listen once per transport before any test starts, so that a port in use (or an address
+ * not on this machine) is one usage error naming the port and the fix, not an error in every test.
+ */
+async function checkListen(listen: Address, protocols: Array<'udp' | 'tcp'>): Promise<void> {
+  for (const protocol of protocols) {
+    let transport: Transport;
+    try {
+      const at = { host: listen.host, port: listen.port };
+      transport = protocol === 'udp' ? await UdpTransport.open(at) : await TcpTransport.open(at);
+    } catch (err) {
+      if (err instanceof SipwrightError && err.code === 'ERR_TRANSPORT_BIND') throw new UsageError(`--listen: ${err.message}`);
+      throw err;
+    }
+    await transport.close();
+  }
+}
+
 /** `--var a=b` pairs. */
 function parseVars(pairs: string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -112,13 +159,18 @@ function parseVars(pairs: string[]): Record<string, string> {
 }
 
 /** Load every scenario; all file errors together in one ScenarioError. */
-function loadAll(paths: string[], knownVars: string[], grep: string | undefined): Array<{ scenario: Scenario; suite: string }> {
+function loadAll(
+  paths: string[],
+  knownVars: string[],
+  grep: string | undefined,
+  constants: Record<string, string>,
+): Array<{ scenario: Scenario; suite: string }> {
   const found = discoverScenarios(paths);
   const loaded: Array<{ scenario: Scenario; suite: string }> = [];
   const problems: ScenarioError['problems'] = [];
   for (const { file, suite } of found) {
     try {
-      const scenario = loadScenario(file, { knownVars });
+      const scenario = loadScenario(file, { knownVars, constants });
       if (grep && !`${scenario.name} ${file}`.toLowerCase().includes(grep.toLowerCase())) continue;
       loaded.push({ scenario, suite });
     } catch (err) {

@@ -3,7 +3,6 @@
  * dialog, with `expect` (status or method, header/SDP assertions, captures), `respond`, `send`
  * in the dialog, `cancel`, `hangup`. Expectations that fail throw {@link ExpectationFailed}.
  */
-import type { ClientOutcome } from '../dialog/client-outcome.js';
 import type { Inbox } from '../dialog/inbox.js';
 import type { UacCall } from '../dialog/uac-call.js';
 import type { UasCall } from '../dialog/uas-call.js';
@@ -127,14 +126,19 @@ export class Call {
   /**
    * Wait for a response whose status matches (`200`, `'2xx'`, `[180, 183]`). Provisional
    * responses not asked for are skipped; a different final response fails with both codes named.
+   * An optional expect passes without a match when a final response or the timeout comes first;
+   * what it did not ask for stays unread, in order, for the next expects.
    */
   async expect(status: number | string | StatusMatcher, opts: ExpectOptions = {}): Promise<SipMessage | undefined> {
     const matcher = toMatcher(status);
     const want = describeStatusMatcher(matcher);
     const deadline = Date.now() + (opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const wanted = opts.optional
+      ? (m: SipMessage) => m.isResponse && (m.status >= 200 || matchStatus(m.status, matcher))
+      : (m: SipMessage) => m.isResponse;
     for (;;) {
       const left = deadline - Date.now();
-      const msg = left > 0 ? await this.inbox.next((m) => m.isResponse, left) : undefined;
+      const msg = left > 0 ? await this.inbox.next(wanted, left) : undefined;
       if (!msg) {
         if (opts.optional) return undefined;
         const why = this.uac?.failureMessage || this.lastFailure || `nothing within ${(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS) / 1000} s`;
@@ -151,7 +155,7 @@ export class Call {
         return msg;
       }
       if (opts.optional) {
-        this.inbox.putBack(msg);
+        this.putBackInOrder(msg);
         return undefined;
       }
       // Skip provisionals nobody asked for; a final that does not match is a failure.
@@ -161,10 +165,24 @@ export class Call {
     }
   }
 
-  /** Wait for an in-dialog request (ACK, BYE, INFO …) on this call. */
+  /** Return `msg` to the unread messages, behind those still unread that arrived before it. */
+  private putBackInOrder(msg: SipMessage): void {
+    const received = this.inbox.received;
+    const at = received.lastIndexOf(msg);
+    const before = this.inbox.pending.filter((m) => received.indexOf(m) < at);
+    if (before.length) this.inbox.discard((m) => before.includes(m));
+    this.inbox.putBack(msg);
+    for (let i = before.length - 1; i >= 0; i--) this.inbox.putBack(before[i]);
+  }
+
+  /**
+   * Wait for an in-dialog request (ACK, BYE, INFO …) or a CANCEL on this call. An ACK not asked
+   * for is passed over and stays unread (it completes the INVITE handshake, RFC 3261 §13.3.1.4,
+   * and races with the peer's next request); any other request that comes first is a failure.
+   */
   async expectRequest(method: string, opts: ExpectOptions = {}): Promise<SipMessage | undefined> {
     const timeout = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const msg = await this.inbox.next((m) => m.isRequest, timeout);
+    const msg = await this.inbox.next((m) => m.isRequest && (m.method !== 'ACK' || method === 'ACK'), timeout);
     if (!msg) {
       if (opts.optional) return undefined;
       throw new ExpectationFailed(`expected ${method}, received nothing within ${timeout / 1000} s`, { expected: method, received: 'nothing' });
@@ -194,21 +212,34 @@ export class Call {
   }
 
   /**
-   * Respond to the last request received on this call: the INVITE (UAS side) or an in-dialog
-   * request the core left to us.
+   * Respond to `request`, by default the last request received on this call: the INVITE (UAS
+   * side) or a request the core left to us.
    */
-  respond(status: number, opts: ReplyOptions = {}): SipMessage {
-    const req = this.lastRequest;
+  respond(status: number, opts: ReplyOptions = {}, request?: SipMessage): SipMessage {
+    const req = request ?? this.lastRequest;
     if (this.uas && (!req || req === this.uas.invite)) return this.uas.respond(status, opts);
     if (!req) throw new Error(`call ${this.name} has received no request to answer`);
     return this.party.reply(req, status, opts);
   }
 
-  /** Send a request in the dialog (BYE, INFO, re-INVITE …); its responses arrive in the inbox. */
-  send(method: string, opts: ReplyOptions = {}): ClientTransaction {
+  /**
+   * Send a request in the dialog (BYE, INFO, re-INVITE …); its responses arrive in the inbox.
+   * An ACK (when the party's auto ACK is off) acknowledges the 2xx with the INVITE's CSeq number
+   * (RFC 3261 §13.2.2.4) and has no transaction: the result is then undefined.
+   */
+  send(method: string, opts: ReplyOptions = {}): ClientTransaction | undefined {
     const side = this.uac ?? this.uas!;
     const dialog = side.dialog;
     if (!dialog) throw new ExpectationFailed(`cannot send ${method}: call ${this.name} has no dialog`, { expected: 'a dialog', received: 'none' });
+    if (dialog.state === 'terminated' && method !== 'ACK') {
+      // A BYE ended the dialog (RFC 3261 §15): the peer's, when the last request came from it.
+      const by = this.received.some((m) => m.isRequest && m.method === 'BYE') ? 'the peer hung up' : 'it was hung up';
+      throw new ExpectationFailed(`cannot send ${method}: call ${this.name} has ended (${by})`, { expected: 'a dialog', received: 'a terminated dialog' });
+    }
+    if (method === 'ACK' && this.uac) {
+      this.uac.ack(opts.headers, opts.body, opts.contentType);
+      return undefined;
+    }
     const req = dialog.createRequest(method, { via: this.party.ua.via(dialog.hop), headers: opts.headers, body: opts.body, contentType: opts.contentType });
     if (method === 'BYE') {
       dialog.state = 'terminated';
@@ -225,8 +256,12 @@ export class Call {
     this.uac.cancel();
   }
 
-  /** BYE and wait for its final response. */
-  async hangup(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<ClientOutcome | SipMessage | undefined> {
+  /**
+   * BYE and wait for its final response. Responses to earlier requests nobody read (a 200 to
+   * the INVITE never expected) are passed over, so the answer is the BYE's own.
+   */
+  async hangup(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<SipMessage | undefined> {
+    this.inbox.discard((m) => m.isResponse && m.cseq.method !== 'BYE');
     this.send('BYE');
     return this.expect('2xx', { timeoutMs });
   }

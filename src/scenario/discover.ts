@@ -57,16 +57,17 @@ export function discoverScenarios(pathsOrFolders: string[], cwd: string = proces
       const parent = dirname(abs);
       const siblings = statSync(parent, { throwIfNoEntry: false })?.isDirectory() ? readdirSync(parent) : [];
       const near = closestName(abs.slice(parent.length + 1), siblings);
-      problem(given, `no such file or folder${near ? ` (did you mean ${shown(join(parent, near), cwd)}?)` : ''}, expected a scenario file or a folder of them`);
+      const hint = near ? ` (did you mean ${shown(join(parent, near), cwd)}?)` : '';
+      problem(given, `no such file or folder${hint}, expected a scenario file or a folder of them`);
       continue;
     }
     const files = stat.isDirectory() ? filesBelow(abs) : [abs];
     if (files.length === 0) problem(given, 'no scenario files (*.yaml, *.yml) in this folder, expected at least one');
-    const suite = shown(stat.isDirectory() ? abs : dirname(abs), cwd);
     for (const f of files) {
       if (seen.has(f)) continue;
       seen.add(f);
-      out.push({ file: shown(f, cwd), suite });
+      // Each folder is a suite: `run scenarios` reports scenarios/basic, scenarios/pbx … apart.
+      out.push({ file: shown(f, cwd), suite: shown(dirname(f), cwd) });
     }
   }
   if (problems.length) throw new ScenarioError(problems);

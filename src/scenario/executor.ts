@@ -18,6 +18,7 @@ import {
   sendResponse,
 } from './steps/message-steps.js';
 import { refresh, register, unregister } from './steps/registration-steps.js';
+import { channelLimit } from './steps/channel-limit-step.js';
 import type { Variables } from './variables.js';
 
 /** An expectation failed at a known step. */
@@ -105,6 +106,8 @@ function runStep(step: Step, vars: Variables, ctx: RunContext): Promise<void> {
       return repeat(step, vars, ctx, runSteps);
     case 'set':
       return setVars(step, vars, ctx);
+    case 'channel-limit':
+      return channelLimit(step, vars, ctx);
   }
 }
 

@@ -13,18 +13,48 @@ import {
   DEFAULT_EXPECT_TIMEOUT_MS,
   type BodySpec,
   type Capture,
+  type CredentialsSpec,
   type HeaderAssertion,
   type PartySpec,
   type Scenario,
   type SourcePos,
   type Step,
 } from './model.js';
-import { PARTY_KEYS, partyKeys, scenarioHeader, stepItem, type Path, type RawHeaderCheck, type RawPartyKeys, type RawStep } from './schema.js';
+import {
+  PARTY_KEYS,
+  partyKeys,
+  scenarioHeader,
+  stepItem,
+  type Path,
+  type RawHeaderCheck,
+  type RawPartyKeys,
+  type RawStep,
+} from './schema.js';
 import { checkPartyShorthand, checkStepRules, checkVariables, type CheckContext, type StepNode } from './semantic-checks.js';
 
 export interface LoadOptions {
   /** Variable names the runner will provide: --var names, CSV columns, profile keys. */
   knownVars?: Iterable<string>;
+  /**
+   * Values known when the file is loaded (`${profile.*}` from --profile, --var): substituted
+   * into the text before parsing, so they can stand where a number or a duration is expected
+   * (`count: ${profile.channel_limits.0.limit}`, `timeout: ${profile.carrier.expires}s`).
+   */
+  constants?: Readonly<Record<string, string>>;
+}
+
+/** `${name}` (not `$${name}`) replaced by its constant value; other references stay for run time. */
+function substituteConstants(text: string, constants: Readonly<Record<string, string>> | undefined): string {
+  if (!constants) return text;
+  // A few passes, innermost first, so constants can nest: ${profile.password.${profile.forward.busy.to}}.
+  for (let pass = 0; pass < 4; pass++) {
+    const next = text.replace(/(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}/g, (whole, name: string) =>
+      Object.hasOwn(constants, name) ? constants[name] : whole,
+    );
+    if (next === text) break;
+    text = next;
+  }
+  return text;
 }
 
 /**
@@ -45,7 +75,8 @@ const YAML_HINTS: Partial<Record<string, string>> = {
   MULTILINE_IMPLICIT_KEY: 'expected the keys of one map to start in the same column, and a value holding ": " in quotes',
   BAD_INDENT: 'expected consistent indentation and closed brackets',
   MISSING_CHAR: 'expected consistent indentation and closed quotes and brackets',
-  UNEXPECTED_TOKEN: `expected a value that starts with a quote to end with it (quote the whole value, like '"Alice" <sip:alice@x>')`,
+  UNEXPECTED_TOKEN:
+    `expected a value that starts with a quote to end with it (quote the whole value, like '"Alice" <sip:alice@x>')`,
   MULTIPLE_DOCS: 'expected one scenario (one YAML document) per file',
 };
 
@@ -56,7 +87,8 @@ export function loadScenario(path: string, opts: LoadOptions = {}): Scenario {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new ScenarioError([{ pos: { file: path, line: 0, column: 0 }, field: '', message: `cannot read the file (${code}), expected a readable scenario file` }]);
+    const message = `cannot read the file (${code}), expected a readable scenario file`;
+    throw new ScenarioError([{ pos: { file: path, line: 0, column: 0 }, field: '', message }]);
   }
   return loadScenarioText(text, path, opts);
 }
@@ -147,7 +179,7 @@ class Problems {
 /** Load scenario text; `file` is the name messages use. @throws ScenarioError with every problem found. */
 export function loadScenarioText(text: string, file: string, opts: LoadOptions = {}): Scenario {
   const lines = new LineCounter();
-  const doc = parseDocument(text.replace(/^\uFEFF/, ''), {
+  const doc = parseDocument(substituteConstants(text.replace(/^\uFEFF/, ''), opts.constants), {
     lineCounter: lines,
     prettyErrors: false,
     uniqueKeys: false, // duplicates are reported below, with the path and both lines
@@ -168,7 +200,8 @@ export function loadScenarioText(text: string, file: string, opts: LoadOptions =
   const root = doc.contents;
   if (!isYamlMap(root)) {
     const what = root === null || (isScalar(root) && root.value === null) ? 'empty' : isSeq(root) ? 'a list' : 'a single value';
-    problems.addAt(loc.at([]), '', `the file is ${what}, expected a map with at least name and steps (see docs/scenario-format.md)`);
+    const message = `the file is ${what}, expected a map with at least name and steps (see docs/scenario-format.md)`;
+    problems.addAt(loc.at([]), '', message);
     throw problems.error();
   }
   checkDuplicateKeys(root, [], loc, problems);
@@ -228,7 +261,8 @@ function checkDuplicateKeys(node: unknown, path: Path, loc: Locator, problems: P
       if (before === undefined) first.set(key, offset);
       else {
         const line = loc.posOf(before).line;
-        problems.addAt(loc.posOf(offset), formatPath([...path, key]), `duplicate key "${key}" (first at line ${line}), expected each key once in a map`);
+        const message = `duplicate key "${key}" (first at line ${line}), expected each key once in a map`;
+        problems.addAt(loc.posOf(offset), formatPath([...path, key]), message);
       }
       checkDuplicateKeys(pair.value, [...path, key], loc, problems);
     }
@@ -253,7 +287,7 @@ function toParties(h: RawPartyKeys, loc: Locator): PartySpec[] {
         listen: p.listen,
         user: p.user,
         target: p.target,
-        credentials: p.credentials && defined(p.credentials),
+        credentials: credentialsOf(p.credentials),
         auto: auto(p.auto),
         pos: loc.at(['parties', name], 'key'),
       }),
@@ -265,7 +299,7 @@ function toParties(h: RawPartyKeys, loc: Locator): PartySpec[] {
       name: role,
       role,
       transport: h.transport,
-      credentials: h.credentials && defined(h.credentials),
+      credentials: credentialsOf(h.credentials),
       auto: auto(h.auto),
       pos: h.role ? loc.at(['role'], 'key') : loc.at([]),
     }),
@@ -273,6 +307,11 @@ function toParties(h: RawPartyKeys, loc: Locator): PartySpec[] {
 }
 
 type Inherited = { party?: string; call?: string };
+
+/** `expires` of a register step that does not give one: an hour, the usual registrar default. */
+const DEFAULT_REGISTER_EXPIRES = 3600;
+
+const credentialsOf = (c: CredentialsSpec | undefined) => c && defined(c);
 
 function bodyOf(d: { body?: string; sdp?: 'offer' | 'answer'; 'content-type'?: string }): BodySpec | undefined {
   if (d.sdp) return { kind: d.sdp === 'offer' ? 'sdp-offer' : 'sdp-answer' };
@@ -295,12 +334,23 @@ function toStepNode(raw: RawStep, path: Path, inherited: Inherited, loc: Locator
   switch (raw.kind) {
     case 'send-request': {
       const r = raw.data;
-      step = defined({ kind: raw.kind, ...base, method: raw.method, uri: r.uri, from: r.from, to: r.to, headers: headerList(r.headers), body: bodyOf(r), auth: r.auth ?? false });
+      step = defined({
+        kind: raw.kind,
+        ...base,
+        method: raw.method,
+        uri: r.uri,
+        from: r.from,
+        to: r.to,
+        headers: headerList(r.headers),
+        body: bodyOf(r),
+        auth: r.auth ?? false,
+      });
       break;
     }
     case 'send-response': {
       const r = raw.data;
-      step = defined({ kind: raw.kind, ...base, status: raw.status, reason: r.reason, headers: headerList(r.headers), body: bodyOf(r), to: r.to });
+      const headers = headerList(r.headers);
+      step = defined({ kind: raw.kind, ...base, status: raw.status, reason: r.reason, headers, body: bodyOf(r), to: r.to });
       break;
     }
     case 'send-raw':
@@ -309,16 +359,26 @@ function toStepNode(raw: RawStep, path: Path, inherited: Inherited, loc: Locator
     case 'expect-response':
     case 'expect-request': {
       const r = raw.data;
+      // An assertion stands where its header name (shorthand) or its operator key is written.
       const headers = (r.headers ?? []).flatMap(([name, checks]) =>
-        checks.map((c: RawHeaderCheck): HeaderAssertion => defined({ name, op: c.op, value: c.value, pos: c.key ? keyPos('headers', name, c.key) : keyPos('headers', name) })),
+        checks.map((c: RawHeaderCheck): HeaderAssertion => {
+          const pos = c.key ? keyPos('headers', name, c.key) : keyPos('headers', name);
+          return defined({ name, op: c.op, value: c.value, pos });
+        }),
       );
-      const capture = (r.capture ?? []).map(([variable, c]): Capture => defined({ variable, from: c.from, param: c.param, regex: c.regex, pos: keyPos('capture', variable) }));
-      const common = { ...base, optional: r.optional ?? false, timeoutMs: r.timeout, headers, sdp: r.sdp && defined({ ...r.sdp, pos: keyPos('sdp') }), capture };
-      step = raw.kind === 'expect-response' ? defined({ kind: raw.kind, status: raw.status, ...common }) : defined({ kind: raw.kind, method: raw.method, ...common });
+      const capture = (r.capture ?? []).map(([variable, c]): Capture => {
+        return defined({ variable, from: c.from, param: c.param, regex: c.regex, pos: keyPos('capture', variable) });
+      });
+      const sdp = r.sdp && defined({ ...r.sdp, pos: keyPos('sdp') });
+      const common = { ...base, optional: r.optional ?? false, timeoutMs: r.timeout, headers, sdp, capture };
+      step =
+        raw.kind === 'expect-response'
+          ? defined({ kind: raw.kind, status: raw.status, ...common })
+          : defined({ kind: raw.kind, method: raw.method, ...common });
       break;
     }
     case 'auth':
-      step = defined({ kind: raw.kind, ...base, credentials: raw.data.auth?.credentials && defined(raw.data.auth.credentials) });
+      step = defined({ kind: raw.kind, ...base, credentials: credentialsOf(raw.data.auth?.credentials) });
       break;
     case 'pause':
       step = { kind: raw.kind, ...base, ms: raw.data.pause };
@@ -331,17 +391,30 @@ function toStepNode(raw: RawStep, path: Path, inherited: Inherited, loc: Locator
       break;
     case 'register': {
       const r = raw.data.register ?? {};
-      step = defined({ kind: raw.kind, ...base, uri: r.uri, aor: r.aor, expires: r.expires ?? 3600, credentials: r.credentials && defined(r.credentials), expect: r.expect ?? [200], timeoutMs: r.timeout, headers: headerList(r.headers) });
+      step = defined({
+        kind: raw.kind,
+        ...base,
+        uri: r.uri,
+        aor: r.aor,
+        expires: r.expires ?? DEFAULT_REGISTER_EXPIRES,
+        credentials: credentialsOf(r.credentials),
+        expect: r.expect ?? [200],
+        timeoutMs: r.timeout,
+        headers: headerList(r.headers),
+      });
       break;
     }
     case 'unregister': {
       const r = raw.data.unregister ?? {};
-      step = defined({ kind: raw.kind, ...base, uri: r.uri, aor: r.aor, credentials: r.credentials && defined(r.credentials), expect: r.expect ?? [200], timeoutMs: r.timeout });
+      const credentials = credentialsOf(r.credentials);
+      const expect = r.expect ?? [200];
+      step = defined({ kind: raw.kind, ...base, uri: r.uri, aor: r.aor, credentials, expect, timeoutMs: r.timeout });
       break;
     }
     case 'refresh': {
       const { every, margin } = raw.data.refresh;
-      step = defined({ kind: raw.kind, ...base, everyS: every === undefined ? undefined : every / 1000, marginS: margin === undefined ? undefined : margin / 1000 });
+      const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
+      step = defined({ kind: raw.kind, ...base, everyS: seconds(every), marginS: seconds(margin) });
       break;
     }
     case 'parallel': {
@@ -353,7 +426,8 @@ function toStepNode(raw: RawStep, path: Path, inherited: Inherited, loc: Locator
         // `count` copies of one branch; the runner sets ${branch} to 1…count in each.
         lists = [children(p.steps, ['parallel', 'steps'])];
         const one = lists[0].map((n) => n.step);
-        step = { kind: raw.kind, ...base, branches: Array.from({ length: p.count }, (_, i) => (i === 0 ? one : structuredClone(one))) };
+        const branches = Array.from({ length: p.count }, (_, i) => (i === 0 ? one : structuredClone(one)));
+        step = { kind: raw.kind, ...base, branches };
       }
       break;
     }
@@ -364,6 +438,22 @@ function toStepNode(raw: RawStep, path: Path, inherited: Inherited, loc: Locator
     case 'set':
       step = { kind: raw.kind, ...base, vars: Object.fromEntries(raw.data.set) };
       break;
+    case 'channel-limit': {
+      const c = raw.data['channel-limit'];
+      step = defined({
+        kind: raw.kind,
+        ...base,
+        uri: c.uri,
+        limit: c.limit,
+        refuse: c.refuse,
+        mode: c.mode ?? 'sequential',
+        holdMs: c.hold ?? 500,
+        timeoutMs: c.timeout,
+        from: c.from,
+        headers: (c.headers ?? []).flatMap(([n, vs]) => vs.map((v): [string, string] => [n, v])),
+      });
+      break;
+    }
   }
   return defined({ step, path, ownParty: d.party, lists });
 }

@@ -250,6 +250,24 @@ export interface RepeatStep extends StepBase {
   steps: Step[];
 }
 
+/**
+ * Check a channel limit: place `limit` calls that must all connect and stay up, then one more
+ * that must be refused with `refuse` — one by one (`sequential`) or all `limit + 1` INVITEs at
+ * once (`burst`: exactly `limit` must connect). Every call is hung up at the end.
+ */
+export interface ChannelLimitStep extends StepBase {
+  kind: 'channel-limit';
+  uri: string;
+  limit: number;
+  refuse: StatusMatcher;
+  mode: 'sequential' | 'burst';
+  /** How long connected calls are held after the extra call was answered, ms. */
+  holdMs: number;
+  timeoutMs?: number;
+  from?: string;
+  headers: Array<[string, string]>;
+}
+
 /** Set variables (templates resolved at run time). */
 export interface SetStep extends StepBase {
   kind: 'set';
@@ -271,7 +289,8 @@ export type Step =
   | RefreshStep
   | ParallelStep
   | RepeatStep
-  | SetStep;
+  | SetStep
+  | ChannelLimitStep;
 
 /** Defaults the loader applies. */
 export const DEFAULT_AUTO: Readonly<AutoBehaviour> = Object.freeze({ trying: true, ack: true, bye: true, cancel: true });

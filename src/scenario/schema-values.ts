@@ -7,9 +7,11 @@ import * as z from 'zod';
 import { isTokenString } from '../sip/charset.js';
 import { DURATION_EXPECTED, parseDuration } from './duration.js';
 import type { StatusMatcher } from './model.js';
+
 /** Keys and list indexes from the document root to a value. */
 export type Path = Array<string | number>;
 
+/** What a transform gets to report issues with. */
 export type Ctx = z.core.$RefinementCtx<unknown>;
 
 /** A value as a message names it: `"2xy"`, `5`, `true`, `a list`, `a map`, `nothing`. */
@@ -20,7 +22,7 @@ export function describeValue(v: unknown): string {
   return Array.isArray(v) ? 'a list' : 'a map';
 }
 
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
@@ -78,11 +80,12 @@ export function leaf<T>(expected: string, accept: (v: unknown) => T | { problem:
   });
 }
 
+/** A YAML map as toJS gives it (not a list, not null). */
 export function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-export function unknownKey(key: string, allowed: string[], where: string, hint?: string): string {
+function unknownKey(key: string, allowed: string[], where: string, hint?: string): string {
   const near = closestName(key, allowed);
   const why = hint ?? (near ? `did you mean "${near}"?` : '');
   return `unknown key "${key}" ${where}${why ? ` (${why})` : ''}, allowed are: ${allowed.join(', ')}`;
@@ -97,7 +100,9 @@ export function strictMap<S extends z.ZodRawShape>(shape: S, where: string, hint
         // One line per key: the loader splits them and points each at its key.
         return iss.keys.map((k) => unknownKey(k, keys, where, hints[k])).join('\n');
       }
-      if (iss.code === 'invalid_type') return `expected a map ${where} (keys ${keys.join(', ')}), got ${describeValue(iss.input)}`;
+      if (iss.code === 'invalid_type') {
+        return `expected a map ${where} (keys ${keys.join(', ')}), got ${describeValue(iss.input)}`;
+      }
       return undefined;
     },
   });
@@ -136,7 +141,10 @@ export const text = (expected = 'text') =>
 export const nonEmptyText = (expected: string) =>
   leaf<string>(expected, (v) => (typeof v === 'string' && v.trim() ? v : typeof v === 'number' ? String(v) : undefined));
 export const flag = leaf<boolean>('true or false', (v) => (typeof v === 'boolean' ? v : undefined));
-export const wholeCount = leaf<number>('a whole number, 1 or more', (v) => (Number.isInteger(v) && (v as number) >= 1 ? (v as number) : undefined));
+export const wholeCount = leaf<number>('a whole number, 1 or more', (v) => {
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+  return Number.isInteger(n) && (n as number) >= 1 ? (n as number) : undefined;
+});
 export const wholeSeconds = leaf<number>('whole seconds, like 3600', (v) => {
   const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
   return Number.isInteger(n) && (n as number) >= 0 ? (n as number) : undefined;
@@ -169,7 +177,8 @@ export const regexText = leaf<string>('a regular expression', (v) => {
     new RegExp(v);
     return v;
   } catch (err) {
-    return { problem: `${JSON.stringify(v)} is not a regular expression (${(err as Error).message}), expected JavaScript RegExp syntax` };
+    const why = (err as Error).message;
+    return { problem: `${JSON.stringify(v)} is not a regular expression (${why}), expected JavaScript RegExp syntax` };
   }
 });
 export const hostPort = leaf<string>('host:port, like 127.0.0.1:5060', (v) => {
@@ -181,7 +190,9 @@ export const hostPort = leaf<string>('host:port, like 127.0.0.1:5060', (v) => {
 /** Why `s` is not a SIP method (RFC 3261 §25.1: Method = token; the defined ones are upper-case), or undefined. */
 export function methodProblem(s: string): string | undefined {
   if (!isTokenString(s)) return `${JSON.stringify(s)} is not a method, expected an RFC 3261 token in upper case like INVITE`;
-  if (s !== s.toUpperCase()) return `${JSON.stringify(s)} is not a method (methods are case-sensitive), expected ${s.toUpperCase()}`;
+  if (s !== s.toUpperCase()) {
+    return `${JSON.stringify(s)} is not a method (methods are case-sensitive), expected ${s.toUpperCase()}`;
+  }
   return undefined;
 }
 export const method = leaf<string>('a method like INVITE', (v) => {
@@ -190,12 +201,14 @@ export const method = leaf<string>('a method like INVITE', (v) => {
   return problem ? { problem } : v;
 });
 
-export type StatusItem = StatusMatcher[number];
-export function statusItem(v: unknown): StatusItem | { problem: string } | undefined {
+type StatusItem = StatusMatcher[number];
+function statusItem(v: unknown): StatusItem | { problem: string } | undefined {
   if (typeof v === 'string' && /^[1-6]xx$/i.test(v)) return v.toLowerCase() as StatusItem;
   const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
   if (typeof n === 'number' && Number.isInteger(n) && n >= 100 && n <= 699) return n;
-  if (typeof v === 'string' || typeof v === 'number') return { problem: `${describeValue(v)} is not a status, expected ${STATUS_EXPECTED}` };
+  if (typeof v === 'string' || typeof v === 'number') {
+    return { problem: `${describeValue(v)} is not a status, expected ${STATUS_EXPECTED}` };
+  }
   return undefined;
 }
 export const statusMatcher = leaf<StatusMatcher>(STATUS_EXPECTED, (v) => {

@@ -35,7 +35,6 @@ import {
   wholeSeconds,
   within,
   type Ctx,
-  type Path,
 } from './schema-values.js';
 
 export type { Path } from './schema-values.js';
@@ -43,10 +42,13 @@ export type { Path } from './schema-values.js';
 const tokenKey = (what: string, example: string) => (k: string) =>
   isTokenString(k) ? undefined : `${JSON.stringify(k)} is not ${what}, expected an RFC 3261 token like ${example}`;
 const headerName = tokenKey('a header name', 'X-Custom');
+const NAME_EXPECTED = 'expected letters, digits, _ . - starting with a letter or _';
 const nameKey = (what: string) => (k: string) =>
-  VARIABLE_NAME.test(k) ? undefined : `${JSON.stringify(k)} is not ${what}, expected letters, digits, _ . - starting with a letter or _`;
+  VARIABLE_NAME.test(k) ? undefined : `${JSON.stringify(k)} is not ${what}, ${NAME_EXPECTED}`;
 const variableName = (k: string) =>
-  k.startsWith('env.') ? `"${k}" is not a variable name you can define (env.* reads the environment), expected another name` : nameKey('a variable name')(k);
+  k.startsWith('env.')
+    ? `"${k}" is not a variable name you can define (env.* reads the environment), expected another name`
+    : nameKey('a variable name')(k);
 
 // ---- parties ------------------------------------------------------------------------------------
 
@@ -73,8 +75,6 @@ const party = strictMap(
   },
   'in a party',
 );
-export type RawParty = z.output<typeof party>;
-export type RawCredentials = z.output<typeof credentials>;
 
 /** Everything at the top of a file but the steps, which the loader checks one by one. */
 export const scenarioHeader = strictMap(
@@ -95,7 +95,7 @@ export const scenarioHeader = strictMap(
   },
   'at the top level',
 );
-export type RawHeader = z.output<typeof scenarioHeader>;
+
 /** The keys that declare parties, checked on their own so party rules run even when other keys are wrong. */
 export const PARTY_KEYS = ['role', 'transport', 'credentials', 'auto', 'parties'] as const;
 export const partyKeys = scenarioHeader.pick({ role: true, transport: true, credentials: true, auto: true, parties: true });
@@ -103,7 +103,10 @@ export type RawPartyKeys = z.output<typeof partyKeys>;
 
 // ---- steps --------------------------------------------------------------------------------------
 
-export const STEP_KEYWORDS = ['send', 'expect', 'auth', 'pause', 'cancel', 'hangup', 'register', 'unregister', 'refresh', 'parallel', 'repeat', 'set'] as const;
+export const STEP_KEYWORDS = [
+  'send', 'expect', 'auth', 'pause', 'cancel', 'hangup', 'register', 'unregister', 'refresh', 'parallel', 'repeat', 'set',
+  'channel-limit',
+] as const;
 export type StepKeyword = (typeof STEP_KEYWORDS)[number];
 const BARE_STEPS = ['auth', 'cancel', 'hangup', 'register', 'unregister'] as const;
 
@@ -125,32 +128,50 @@ const bodyKeys = {
   sdp: enumOf(['offer', 'answer'] as const).optional(),
   'content-type': text('a media type like text/plain').optional(),
 };
-const MISPLACED: Record<string, string> = {
-  reason: 'reason belongs to responses, like send: 200',
-  raw: 'raw needs send: raw',
-  dest: 'dest belongs to send: raw',
-  optional: 'optional belongs to expect steps',
-  timeout: 'timeout belongs to expect steps',
-  capture: 'capture belongs to expect steps',
-  uri: 'a response has no Request-URI; uri belongs to requests like send: INVITE',
-  from: 'a response copies From from the request',
-  auth: 'auth belongs to requests like send: INVITE',
-};
-const hintsWithout = (...own: string[]) => Object.fromEntries(Object.entries(MISPLACED).filter(([k]) => !own.includes(k)));
+/** Why a key of another step kind is not allowed here, for the unknown-key message. */
+const TO_RESPONSES = 'belongs to responses, like send: 200';
+const TO_REQUESTS = 'belongs to requests, like send: INVITE';
+const TO_RAW = 'belongs to send: raw';
+const TO_EXPECT = 'belongs to expect steps';
+const TO_SEND = 'belongs to send steps; to check a received header use headers:';
+const hints = (byKey: Record<string, string>) => Object.fromEntries(Object.entries(byKey).map(([k, why]) => [k, `${k} ${why}`]));
+const NOT_SEND = { raw: TO_RAW, dest: TO_RAW, optional: TO_EXPECT, timeout: TO_EXPECT, capture: TO_EXPECT };
+const REQUEST_HINTS = hints({ reason: TO_RESPONSES, ...NOT_SEND });
+const RESPONSE_HINTS = hints({
+  uri: `${TO_REQUESTS} (a response has no Request-URI)`,
+  from: `${TO_REQUESTS} (a response copies From)`,
+  auth: TO_REQUESTS,
+  ...NOT_SEND,
+});
+const RAW_HINTS = hints({ headers: 'goes into the raw text', body: 'goes into the raw text', uri: 'goes into the raw text' });
+const SEND_ONLY = ['uri', 'from', 'to', 'body', 'reason', 'auth', 'content-type'];
+const EXPECT_HINTS = hints(Object.fromEntries(SEND_ONLY.map((k) => [k, TO_SEND])));
 
 const sendRequest = (m: string) =>
   strictMap(
-    { send: z.unknown(), uri: text('a SIP URI').optional(), from: text('a From value').optional(), to: text('a To value').optional(), ...bodyKeys, auth: flag.optional(), ...common },
+    {
+      send: z.unknown(),
+      uri: text('a SIP URI').optional(),
+      from: text('a From value').optional(),
+      to: text('a To value').optional(),
+      ...bodyKeys,
+      auth: flag.optional(),
+      ...common,
+    },
     `for send: ${m}`,
-    hintsWithout('uri', 'from', 'auth'),
+    REQUEST_HINTS,
   );
 const sendResponse = (code: number) =>
   strictMap(
     { send: z.unknown(), reason: text('a reason phrase').optional(), ...bodyKeys, to: method.optional(), ...common },
     `for send: ${code}`,
-    hintsWithout('reason'),
+    RESPONSE_HINTS,
   );
-const sendRaw = strictMap({ send: z.unknown(), raw: text('the message text'), dest: hostPort.optional(), ...common }, 'for send: raw', hintsWithout('raw', 'dest'));
+const sendRaw = strictMap(
+  { send: z.unknown(), raw: text('the message text'), dest: hostPort.optional(), ...common },
+  'for send: raw',
+  RAW_HINTS,
+);
 
 const HEADER_OPS = ['equals', 'matches', 'contains', 'present', 'absent', 'gt', 'gte', 'lt', 'lte'] as const;
 const numberText = leaf<string>('a number', (v) =>
@@ -173,7 +194,10 @@ export interface RawHeaderCheck {
 const headerCheck = transformer<RawHeaderCheck[]>((v, ctx) => {
   if (v === 'present' || v === 'absent') return [{ op: v }];
   if (typeof v === 'string' || typeof v === 'number') return [{ op: 'equals', value: String(v) }];
-  if (!isMap(v)) return fail(ctx, `expected present, absent, a text to equal, or a map of checks (${HEADER_OPS.join(', ')}), got ${describeValue(v)}`);
+  if (!isMap(v)) {
+    const ops = HEADER_OPS.join(', ');
+    return fail(ctx, `expected present, absent, a text to equal, or a map of checks (${ops}), got ${describeValue(v)}`);
+  }
   if (Object.keys(v).length === 0) return fail(ctx, `an empty map, expected one or more of ${HEADER_OPS.join(', ')}`);
   const ops = within(headerOps, v, ctx);
   if (!ops) return undefined;
@@ -221,16 +245,30 @@ const expectStep = (label: string) =>
       ...common,
     },
     `for expect: ${label}`,
-    hintsWithout('optional', 'timeout', 'capture'),
+    EXPECT_HINTS,
   );
 
-/** `key:` with no value, or a map of options. */
-function optionsOrNothing<T>(schema: z.ZodType<T>) {
-  return transformer<T | null>((v, ctx) => (v === null ? null : within(schema, v, ctx)));
+/** `key:` with no value (or the bare word), or a map of options. */
+function optionsOrNothing<S extends z.ZodRawShape>(schema: z.ZodObject<S>) {
+  return transformer<z.output<typeof schema> | null>((v, ctx) => {
+    if (v === null) return null;
+    if (!isMap(v)) {
+      return fail(ctx, `expected nothing or a map of ${Object.keys(schema.shape).join(', ')}, got ${describeValue(v)}`);
+    }
+    return within(schema, v, ctx);
+  });
 }
 const uri = text('a SIP URI').optional();
 const registerOptions = strictMap(
-  { uri, aor: uri, expires: wholeSeconds.optional(), credentials: credentials.optional(), expect: statusMatcher.optional(), timeout: duration.optional(), headers: sendHeaders.optional() },
+  {
+    uri,
+    aor: uri,
+    expires: wholeSeconds.optional(),
+    credentials: credentials.optional(),
+    expect: statusMatcher.optional(),
+    timeout: duration.optional(),
+    headers: sendHeaders.optional(),
+  },
   'in register',
 );
 const unregisterOptions = strictMap(
@@ -241,7 +279,8 @@ const refreshOptions = transformer((v, ctx) => {
   const r = within(strictMap({ every: duration.optional(), margin: duration.optional() }, 'in refresh'), v, ctx);
   if (r && (r.every === undefined) === (r.margin === undefined)) {
     const what = r.every === undefined ? 'neither every nor margin' : 'both every and margin';
-    return fail(ctx, `${what} given, expected exactly one: every: 1200s (a fixed interval) or margin: 15s (before the granted expiry)`);
+    const expected = 'expected exactly one: every: 1200s (a fixed interval) or margin: 15s (before the granted expiry)';
+    return fail(ctx, `${what} given, ${expected}`);
   }
   return r;
 });
@@ -266,28 +305,60 @@ const countedSteps = (where: string): z.ZodType<CountedSteps> => strictMap({ cou
 const parallelValue = transformer<RawStep[][] | CountedSteps>((v, ctx) => {
   if (isMap(v)) return within(countedSteps('in parallel'), v, ctx);
   if (!Array.isArray(v) || v.length === 0) {
-    return fail(ctx, `expected a list of branches (each a list of steps) or a map with count and steps, got ${Array.isArray(v) ? 'an empty list' : describeValue(v)}`);
+    const got = Array.isArray(v) ? 'an empty list' : describeValue(v);
+    return fail(ctx, `expected a list of branches (each a list of steps) or a map with count and steps, got ${got}`);
   }
   const out = v.map((branch, b) => within(stepList, branch, ctx, [b]));
   return out.every((s) => s !== undefined) ? (out as RawStep[][]) : undefined;
 });
 
 const otherSteps = {
-  auth: strictMap({ auth: optionsOrNothing(strictMap({ credentials: credentials.optional() }, 'in auth')), ...common }, 'for auth'),
+  auth: strictMap(
+    { auth: optionsOrNothing(strictMap({ credentials: credentials.optional() }, 'in auth')), ...common },
+    'for auth',
+  ),
   pause: strictMap({ pause: duration, ...common }, 'for pause'),
-  cancel: strictMap({ cancel: leaf<null>('nothing (write "- cancel")', (v) => (v === null ? null : undefined)), ...common }, 'for cancel'),
-  hangup: strictMap({ hangup: optionsOrNothing(strictMap({ timeout: duration.optional() }, 'in hangup')), ...common }, 'for hangup'),
+  cancel: strictMap(
+    { cancel: leaf<null>('nothing (write "- cancel")', (v) => (v === null ? null : undefined)), ...common },
+    'for cancel',
+  ),
+  hangup: strictMap(
+    { hangup: optionsOrNothing(strictMap({ timeout: duration.optional() }, 'in hangup')), ...common },
+    'for hangup',
+  ),
   register: strictMap({ register: optionsOrNothing(registerOptions), ...common }, 'for register'),
   unregister: strictMap({ unregister: optionsOrNothing(unregisterOptions), ...common }, 'for unregister'),
   refresh: strictMap({ refresh: refreshOptions, ...common }, 'for refresh'),
   set: strictMap({ set: namedMap('variables', variableName, text()), ...common }, 'for set'),
+  'channel-limit': strictMap(
+    {
+      'channel-limit': strictMap(
+        {
+          uri: text('the Request-URI of every call, like sip:0312345678@${target}'),
+          limit: wholeCount,
+          refuse: statusMatcher,
+          mode: enumOf(['sequential', 'burst'] as const).optional(),
+          hold: duration.optional(),
+          timeout: duration.optional(),
+          from: text().optional(),
+          headers: sendHeaders.optional(),
+        },
+        'in channel-limit',
+      ),
+      ...common,
+    },
+    'for channel-limit',
+  ),
 };
 type OtherKind = keyof typeof otherSteps;
 const parallelStep: z.ZodType<{ parallel: RawStep[][] | CountedSteps } & CommonKeys> = strictMap(
   { parallel: parallelValue, ...common },
   'for parallel',
 );
-const repeatStep: z.ZodType<{ repeat: CountedSteps } & CommonKeys> = strictMap({ repeat: countedSteps('in repeat'), ...common }, 'for repeat');
+const repeatStep: z.ZodType<{ repeat: CountedSteps } & CommonKeys> = strictMap(
+  { repeat: countedSteps('in repeat'), ...common },
+  'for repeat',
+);
 
 /** A validated step item, before positions are attached (the loader converts it to a model Step). */
 export type RawStep =
@@ -304,7 +375,8 @@ export type RawStep =
 function checkBody(d: { body?: string; sdp?: string; 'content-type'?: string }, ctx: Ctx): boolean {
   let ok = true;
   if (d.sdp !== undefined && d.body !== undefined) {
-    fail(ctx, 'sdp and body cannot both be given, expected sdp: offer|answer for an SDP body or body: for any other text', ['sdp']);
+    const expected = 'expected sdp: offer|answer for an SDP body or body: for any other text';
+    fail(ctx, `sdp and body cannot both be given, ${expected}`, ['sdp']);
     ok = false;
   }
   if (d['content-type'] !== undefined && d.body === undefined) {
@@ -323,15 +395,19 @@ function sendStep(v: Record<string, unknown>, ctx: Ctx): RawStep | undefined {
   if (typeof s === 'number' || (typeof s === 'string' && /^\d+$/.test(s))) {
     const status = Number(s);
     if (!Number.isInteger(status) || status < 100 || status > 699) {
-      return fail(ctx, `${describeValue(s)} is not a status, expected a response code from 100 to 699 or a method like INVITE`, ['send']);
+      const expected = 'expected a response code from 100 to 699 or a method like INVITE';
+      return fail(ctx, `${describeValue(s)} is not a status, ${expected}`, ['send']);
     }
     const data = within(sendResponse(status), v, ctx);
     return data && checkBody(data, ctx) ? { kind: 'send-response', status, data } : undefined;
   }
-  const problem = typeof s === 'string' ? methodProblem(s) : `expected a method like INVITE, a status code like 180, or raw, got ${describeValue(s)}`;
-  if (problem) return fail(ctx, typeof s === 'string' ? `${problem}, a status code like 180, or raw` : problem, ['send']);
-  const data = within(sendRequest(s as string), v, ctx);
-  return data && checkBody(data, ctx) ? { kind: 'send-request', method: s as string, data } : undefined;
+  if (typeof s !== 'string') {
+    return fail(ctx, `expected a method like INVITE, a status code like 180, or raw, got ${describeValue(s)}`, ['send']);
+  }
+  const problem = methodProblem(s);
+  if (problem) return fail(ctx, `${problem}, a status code like 180, or raw`, ['send']);
+  const data = within(sendRequest(s), v, ctx);
+  return data && checkBody(data, ctx) ? { kind: 'send-request', method: s, data } : undefined;
 }
 
 function expectStepOf(v: Record<string, unknown>, ctx: Ctx): RawStep | undefined {
@@ -341,14 +417,20 @@ function expectStepOf(v: Record<string, unknown>, ctx: Ctx): RawStep | undefined
     const data = within(expectStep(Array.isArray(e) ? `[${e.join(', ')}]` : String(e)), v, ctx);
     return status && data && { kind: 'expect-response', status, data };
   }
-  if (typeof e !== 'string') return fail(ctx, `expected ${STATUS_EXPECTED}, or a method like INVITE, got ${describeValue(e)}`, ['expect']);
+  if (typeof e !== 'string') {
+    return fail(ctx, `expected ${STATUS_EXPECTED}, or a method like INVITE, got ${describeValue(e)}`, ['expect']);
+  }
   const problem = methodProblem(e);
   if (problem) return fail(ctx, `${problem}, or a status like 200`, ['expect']);
   const data = within(expectStep(e), v, ctx);
   return data && { kind: 'expect-request', method: e, data };
 }
 
-const OPTION_KEYS = new Set(['party', 'call', 'uri', 'from', 'to', 'headers', 'body', 'sdp', 'content-type', 'reason', 'raw', 'dest', 'optional', 'timeout', 'capture']);
+/** Keys that are options of some step kind (an item with only these lacks its keyword). */
+const OPTION_KEYS = new Set([
+  ...['party', 'call', 'uri', 'from', 'to', 'headers', 'body', 'sdp', 'content-type'],
+  ...['reason', 'raw', 'dest', 'optional', 'timeout', 'capture'],
+]);
 const KEYWORDS_TEXT = STEP_KEYWORDS.join(', ');
 
 /** One item of a step list: exactly one step keyword (plus party/call and that step's options). */
@@ -358,21 +440,26 @@ export const stepItem: z.ZodType<RawStep> = transformer<RawStep>((v, ctx) => {
   }
   if (!isMap(v)) {
     const near = typeof v === 'string' ? closestName(v, STEP_KEYWORDS) : undefined;
-    const what = typeof v === 'string' ? `unknown step ${JSON.stringify(v)}${near ? ` (did you mean "${near}"?)` : ''}` : `got ${describeValue(v)}`;
+    const hint = near ? ` (did you mean "${near}"?)` : '';
+    const what = typeof v === 'string' ? `unknown step ${JSON.stringify(v)}${hint}` : `got ${describeValue(v)}`;
     return fail(ctx, `${what}, expected a step like send: INVITE, or one of the bare words ${BARE_STEPS.join(', ')}`);
   }
   const keys = Object.keys(v);
   const found = keys.filter((k) => (STEP_KEYWORDS as readonly string[]).includes(k) && !(k === 'auth' && 'send' in v));
   if (found.length > 1) {
-    return fail(ctx, `${found.length} step keywords (${found.join(', ')}) in one item, expected exactly one; write each step as its own "- " item`);
+    const expected = 'expected exactly one; write each step as its own "- " item';
+    return fail(ctx, `${found.length} step keywords (${found.join(', ')}) in one item, ${expected}`);
   }
   if (found.length === 0) {
     const unknown = keys.filter((k) => !OPTION_KEYS.has(k));
     for (const k of unknown) {
       const near = closestName(k, STEP_KEYWORDS);
-      fail(ctx, `unknown key "${k}"${near ? ` (did you mean "${near}"?)` : ''}, expected a step keyword: ${KEYWORDS_TEXT}`, [k], 'key');
+      const hint = near ? ` (did you mean "${near}"?)` : '';
+      fail(ctx, `unknown key "${k}"${hint}, expected a step keyword: ${KEYWORDS_TEXT}`, [k], 'key');
     }
-    if (!unknown.length) fail(ctx, `no step keyword (found ${keys.join(', ') || 'an empty map'}), expected exactly one of ${KEYWORDS_TEXT}`);
+    if (!unknown.length) {
+      fail(ctx, `no step keyword (found ${keys.join(', ') || 'an empty map'}), expected exactly one of ${KEYWORDS_TEXT}`);
+    }
     return undefined;
   }
   const kw = found[0] as StepKeyword;

@@ -35,9 +35,9 @@ const SINGLE_PARTY_KEYS = ['role', 'transport', 'credentials', 'auto'] as const;
 export function checkPartyShorthand(plain: Record<string, unknown>, ctx: CheckContext): void {
   if (!('parties' in plain)) return;
   for (const key of SINGLE_PARTY_KEYS) {
-    if (key in plain) {
-      ctx.report([key], `${key} at the top level cannot be used together with parties, expected it inside the party it belongs to (parties.<name>.${key})`, 'key');
-    }
+    if (!(key in plain)) continue;
+    const expected = `expected it inside the party it belongs to: parties.<name>.${key}`;
+    ctx.report([key], `not allowed at the top level together with parties, ${expected}`, 'key');
   }
 }
 
@@ -48,33 +48,43 @@ export function checkPartyShorthand(plain: Record<string, unknown>, ctx: CheckCo
 export function checkStepRules(steps: StepNode[], parties: PartySpec[], shorthand: boolean, ctx: CheckContext): void {
   const byName = new Map(parties.map((p) => [p.name, p]));
   const names = parties.map((p) => p.name);
-  const autoWhere = (p: PartySpec) => (shorthand ? 'at the top level' : `in parties.${p.name}`);
-  const partyOf = (s: Step) => byName.get(s.party ?? names[0]);
-  const sameCall = (a: Step, b: Step) => (a.party ?? names[0]) === (b.party ?? names[0]) && (a.call ?? 'call') === (b.call ?? 'call');
+  /** Where the party's settings are written. */
+  const settingsOf = (p: PartySpec) => (shorthand ? 'at the top level' : `in parties.${p.name}`);
+  const partyOf = (s: Step) => s.party ?? names[0];
+  const sameCall = (a: Step, b: Step) => partyOf(a) === partyOf(b) && (a.call ?? 'call') === (b.call ?? 'call');
 
   const walk = (list: StepNode[]): void => {
     let prev: Step | undefined;
     for (const node of list) {
       const s = node.step;
+      const at = (key: string) => [...node.path, key];
       if (node.ownParty !== undefined && !byName.has(node.ownParty)) {
         const near = closestName(node.ownParty, names);
-        ctx.report([...node.path, 'party'], `unknown party "${node.ownParty}"${near ? ` (did you mean "${near}"?)` : ''}, expected one of the parties: ${names.join(', ')}`);
+        const hint = near ? ` (did you mean "${near}"?)` : '';
+        ctx.report(at('party'), `unknown party "${node.ownParty}"${hint}, expected one of the parties: ${names.join(', ')}`);
       }
-      const p = partyOf(s);
+      const p = byName.get(partyOf(s));
       // RFC 3261 §13.2.2.4: the UAC core ACKs every 2xx to its INVITE; a scripted one would be a second ACK.
       if (p && s.kind === 'send-request' && s.method === 'ACK' && p.auto.ack) {
-        ctx.report([...node.path, 'send'], `the core already sends ACK for a 2xx to INVITE (auto.ack is on for party ${p.name}), expected auto: { ack: false } ${autoWhere(p)} to send ACK yourself, or remove this step`);
+        const what = `the core already sends ACK for a 2xx to INVITE (auto.ack is on for party ${p.name})`;
+        const expected = `expected auto: { ack: false } ${settingsOf(p)} to send ACK yourself, or remove this step`;
+        ctx.report(at('send'), `${what}, ${expected}`);
       }
       // RFC 3261 §15.1.2 (BYE) and §9.2 (CANCEL): the UAS core answers these itself when auto is on.
       if (p && s.kind === 'send-response' && prev?.kind === 'expect-request' && sameCall(prev, s)) {
         const which = prev.method === 'BYE' ? 'bye' : prev.method === 'CANCEL' ? 'cancel' : undefined;
         if (which && p.auto[which]) {
           const extra = which === 'cancel' ? ' and the INVITE with 487' : '';
-          ctx.report([...node.path, 'send'], `the core already answered the ${prev.method} with 200${extra} (auto.${which} is on for party ${p.name}), expected auto: { ${which}: false } ${autoWhere(p)} to answer it yourself, or remove this step`);
+          const what = `the core already answered the ${prev.method} with 200${extra} (auto.${which} is on for party ${p.name})`;
+          const expected = `expected auto: { ${which}: false } ${settingsOf(p)} to answer it yourself, or remove this step`;
+          ctx.report(at('send'), `${what}, ${expected}`);
         }
       }
+      // RFC 3261 §22.2: answering a challenge needs a username and password.
       if (p && !p.credentials && ((s.kind === 'auth' && !s.credentials) || (s.kind === 'send-request' && s.auth))) {
-        ctx.report([...node.path, 'auth'], `no credentials to answer a challenge with (party ${p.name} has none), expected credentials: { username, password } ${autoWhere(p)}${s.kind === 'auth' ? ' or auth: { credentials: … }' : ''}`);
+        const orStep = s.kind === 'auth' ? ' or auth: { credentials: … }' : '';
+        const what = `no credentials to answer a challenge with (party ${p.name} has none)`;
+        ctx.report(at('auth'), `${what}, expected credentials: { username, password } ${settingsOf(p)}${orStep}`);
       }
       node.lists.forEach(walk);
       prev = s;
@@ -85,7 +95,7 @@ export function checkStepRules(steps: StepNode[], parties: PartySpec[], shorthan
 
 // ---- variables ------------------------------------------------------------------------------
 
-/** `$${` (an escaped, literal `${`), or `${…}` up to the next `}` (group 2 empty when unclosed); as variables.ts reads them. */
+/** `$${` (an escaped, literal `${`), or `${…}` up to the next `}` (group 2 empty when unclosed), as variables.ts reads them. */
 const REFERENCE = /\$\$\{|\$\{([^}]*)(\}?)/g;
 const ENV_PREFIX = 'env.';
 
@@ -128,7 +138,8 @@ export function checkVariables(plain: Record<string, unknown>, knownVars: Iterab
       if (reported.has(name)) continue;
       reported.add(name);
       if (!VARIABLE_NAME.test(name)) {
-        ctx.report(path, `"\${${name}}" is not a variable reference, expected \${name} (letters, digits, _ . - starting with a letter or _) or \${env.NAME}`);
+        const expected = 'expected ${name} (letters, digits, _ . - starting with a letter or _) or ${env.NAME}';
+        ctx.report(path, `"\${${name}}" is not a variable reference, ${expected}`);
       } else if (!name.startsWith(ENV_PREFIX) && !builtins.has(name) && !defined.has(name)) {
         ctx.report(path, undefinedMessage(name, defined, everywhere.get(name), ctx));
       }
@@ -159,6 +170,12 @@ export function checkVariables(plain: Record<string, unknown>, knownVars: Iterab
         const own = key === 'parallel' ? new Set(defined) : defined;
         walkList(v.steps, [...path, key, 'steps'], own);
         own.forEach((n) => defined.add(n));
+      } else if (key === 'set' && isMap(v)) {
+        // Entries are set in order, so a later one may use an earlier one.
+        for (const [name, x] of Object.entries(v)) {
+          check(x, [...path, key, name], defined);
+          defined.add(name);
+        }
       } else {
         check(v, [...path, key], defined);
       }
@@ -174,7 +191,9 @@ export function checkVariables(plain: Record<string, unknown>, knownVars: Iterab
 
 function undefinedMessage(name: string, defined: Set<string>, elsewhere: Path | undefined, ctx: CheckContext): string {
   if (elsewhere) {
-    return `undefined variable \${${name}}: it is defined only by ${ctx.field(elsewhere)} (line ${ctx.lineOf(elsewhere)}), which does not run before this step; expected it defined earlier: move this step after that one or give \${${name}} a default in vars`;
+    const where = `${ctx.field(elsewhere)} (line ${ctx.lineOf(elsewhere)})`;
+    const expected = `expected it defined earlier: move this step after that one or give \${${name}} a default in vars`;
+    return `undefined variable \${${name}}: it is defined only by ${where}, which does not run before this step; ${expected}`;
   }
   const near = closestName(name, [...defined, ...BUILTIN_VARS]);
   const mine = [...defined];

@@ -80,6 +80,7 @@ const CONTENT_LENGTH = Buffer.from('content-length', 'latin1');
 /** Content-Length values with more digits than this are certainly over any body limit. */
 const MAX_LENGTH_DIGITS = 15;
 const MIN_CAPACITY = 1024;
+const EMPTY = Buffer.alloc(0);
 
 const PRESENT: FrameInfo = Object.freeze({ missingContentLength: false });
 const MISSING: FrameInfo = Object.freeze({ missingContentLength: true });
@@ -141,6 +142,15 @@ export class StreamFramer {
   /** Bytes received but not yet handed up (a message in progress, a partial keep-alive). */
   get bufferedBytes(): number {
     return this.accLen + (this.idleState === KA_CR ? 1 : this.idleState === KA_CRLFCR ? 3 : 0);
+  }
+
+  /**
+   * The bytes of a message begun but not complete (a view, valid until the next `push`); empty
+   * between messages. Non-empty when the stream ends means the message was truncated
+   * (RFC 3261 §18.3).
+   */
+  get partialMessage(): Buffer {
+    return this.acc === null ? EMPTY : this.acc.subarray(0, this.accLen);
   }
 
   /** True once {@link FramerSink.onError} was called (or a sink callback threw). */

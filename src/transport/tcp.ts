@@ -4,11 +4,11 @@
  * in on (RFC 3261 §18.2.2); requests reuse an open connection to the same address.
  */
 import net from 'node:net';
-import { SipParseError } from '../errors.js';
+import { SipParseError, SipwrightError } from '../errors.js';
 import { parseMessage } from '../sip/parse.js';
 import { bindError } from './bind-error.js';
 import { StreamFramer, type FramerSink } from './stream-framer.js';
-import { emptyStats, type Address, type Transport, type TransportStats, type TransportUser, type WireTap } from './transport.js';
+import { countBad, emptyStats, formatAddress, handUp, type Address, type Transport, type TransportStats, type TransportUser, type WireTap } from './transport.js';
 
 /** Options for {@link TcpTransport.open}. */
 export interface TcpOptions {
@@ -42,10 +42,22 @@ class Connection implements FramerSink {
     if (kind === 'ping') this.socket.write(CRLF);
   }
   onError(err: SipParseError): void {
-    this.owner.stats.badMessages++;
-    if (err.code === 'ERR_SIP_TOO_LARGE') this.owner.stats.oversize++;
-    this.owner.user?.onBadMessage?.(Buffer.alloc(0), err, this.remote, this.owner);
+    countBad(this.owner, Buffer.alloc(0), err, this.remote);
     this.socket.destroy(); // framing is lost: nothing later on this stream can be trusted
+  }
+  /** The stream ended (peer closed, error, idle timeout): a message left unfinished was truncated. */
+  onClose(): void {
+    const partial = this.framer.partialMessage;
+    if (partial.length === 0 || this.framer.broken) return;
+    countBad(
+      this.owner,
+      Buffer.from(partial),
+      new SipParseError(
+        `connection closed after ${partial.length} bytes of an unfinished message: truncated, or a Content-Length larger than its body (RFC 3261 §18.3)`,
+        { code: 'ERR_TRANSPORT_FRAMING', status: 400 },
+      ),
+      this.remote,
+    );
   }
 }
 
@@ -121,12 +133,10 @@ export class TcpTransport implements Transport {
     try {
       msg = parseMessage(bytes, { datagram: false });
     } catch (err) {
-      this.stats.badMessages++;
-      if (err instanceof SipParseError) {
-        this.user?.onBadMessage?.(bytes, err, conn.remote, this);
-        return;
-      }
-      throw err;
+      if (!(err instanceof SipParseError)) throw err;
+      // The framer found the message's end, so the stream stays usable: count it and go on.
+      countBad(this, bytes, err, conn.remote);
+      return;
     }
     if (missingContentLength) {
       msg.findings.push({
@@ -136,7 +146,6 @@ export class TcpTransport implements Transport {
         rfc: 'RFC 3261 §20.14',
       });
     }
-    this.stats.messagesIn++;
     msg.origin = {
       protocol: 'tcp',
       remoteHost: conn.remote.host,
@@ -146,18 +155,29 @@ export class TcpTransport implements Transport {
       connectionId: conn.id,
       receivedAt: at,
     };
-    this.user?.onMessage(msg, this);
+    handUp(this, msg, conn.remote);
   }
 
   private connect(dest: Address): Connection | undefined {
+    if (!Number.isInteger(dest.port) || dest.port < 1 || dest.port > 65535) {
+      // net.connect would throw; the Transport contract is to report, never throw.
+      this.stats.sendErrors++;
+      const err = new SipwrightError('ERR_TRANSPORT_SEND', `cannot connect to port ${dest.port} of ${dest.host}: expected 1-65535`);
+      this.user?.onSendError?.(err, dest, this);
+      return undefined;
+    }
     if (this.byId.size >= this.maxConnections) {
       this.stats.connectionsRefused++;
-      this.user?.onSendError?.(new Error(`too many TCP connections (${this.maxConnections})`), dest, this);
+      const err = new SipwrightError(
+        'ERR_TRANSPORT_SEND',
+        `cannot open a TCP connection to ${formatAddress(dest)}: ${this.maxConnections} connections are open, the maxConnections limit`,
+      );
+      this.user?.onSendError?.(err, dest, this);
       return undefined;
     }
     const socket = net.connect({ host: dest.host, port: dest.port, noDelay: true });
     const conn = this.track(socket, dest);
-    socket.once('error', (err) => {
+    socket.on('error', (err) => {
       this.stats.sendErrors++;
       this.user?.onSendError?.(err, dest, this);
     });
@@ -185,6 +205,7 @@ export class TcpTransport implements Transport {
     if (this.idleTimeoutMs > 0) socket.setTimeout(this.idleTimeoutMs, () => socket.destroy());
     socket.on('data', (chunk: Buffer) => conn.framer.push(chunk, conn));
     socket.on('close', () => {
+      if (!this.closed) conn.onClose();
       this.byId.delete(conn.id);
       if (this.byRemote.get(key(remote)) === conn) this.byRemote.delete(key(remote));
       this.stats.connections = this.byId.size;

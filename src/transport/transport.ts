@@ -2,7 +2,7 @@
  * The Transport interface (RFC 3261 §18). UDP and TCP implement it now; TLS and WebSocket
  * will later, behind the same interface. Messages go up through {@link TransportUser}.
  */
-import type { SipParseError } from '../errors.js';
+import { SipParseError } from '../errors.js';
 import type { SipMessage } from '../sip/message.js';
 
 /** Transport protocol names as written in a Via (`SIP/2.0/UDP`), lower-cased. */
@@ -77,6 +77,32 @@ export interface Transport {
    */
   send(bytes: Buffer, dest: Address, connectionId?: number): void;
   close(): Promise<void>;
+}
+
+/**
+ * Hands a parsed message to `t.user` and counts it in `messagesIn`. Header values are parsed on
+ * demand, so a From, To, Via or Contact that is not SIP may only show up as a
+ * {@link SipParseError} thrown by the layers above while they handle the message. That is a bad
+ * message too (RFC 3261 §21.4.1): it is counted in `badMessages` instead and reported to
+ * `onBadMessage`, and never escapes into the socket's event handler, where it would end the
+ * process. Any other exception is a bug of ours and is rethrown.
+ */
+export function handUp(t: Transport, msg: SipMessage, remote: Address): void {
+  t.stats.messagesIn++;
+  try {
+    t.user?.onMessage(msg, t);
+  } catch (err) {
+    if (!(err instanceof SipParseError)) throw err;
+    t.stats.messagesIn--;
+    countBad(t, msg.raw ?? Buffer.alloc(0), err, remote);
+  }
+}
+
+/** Counts bytes that are not SIP (`badMessages`, and `oversize` for 413/513) and reports them. */
+export function countBad(t: Transport, bytes: Buffer, err: SipParseError, remote: Address): void {
+  t.stats.badMessages++;
+  if (err.code === 'ERR_SIP_TOO_LARGE' || err.status === 513 || err.status === 413) t.stats.oversize++;
+  t.user?.onBadMessage?.(bytes, err, remote, t);
 }
 
 /** `[::1]` → `::1`; other hosts unchanged. */

@@ -5,9 +5,9 @@
 import dgram from 'node:dgram';
 import { SipParseError, SipwrightError } from '../errors.js';
 import { parseMessage } from '../sip/parse.js';
-import { ipFamily } from './address.js';
+import { ipFamily, isLoopback } from './address.js';
 import { bindError } from './bind-error.js';
-import { emptyStats, type Address, type Transport, type TransportStats, type TransportUser, type WireTap } from './transport.js';
+import { countBad, emptyStats, formatAddress, handUp, type Address, type Transport, type TransportStats, type TransportUser, type WireTap } from './transport.js';
 
 /** Options for {@link UdpTransport.open}. */
 export interface UdpOptions {
@@ -63,20 +63,47 @@ export class UdpTransport implements Transport {
 
   send(bytes: Buffer, dest: Address): void {
     if (this.closed) return;
+    if (!Number.isInteger(dest.port) || dest.port < 1 || dest.port > 65535) {
+      // node:dgram would throw; the Transport contract is to report, never throw.
+      this.sendFailed(new SipwrightError('ERR_TRANSPORT_SEND', `cannot send to port ${dest.port} of ${dest.host}: expected 1-65535`), dest);
+      return;
+    }
     if (bytes.length > MAX_DATAGRAM) {
-      this.stats.sendErrors++;
-      this.user?.onSendError?.(
-        new SipwrightError('ERR_TRANSPORT_SEND', `message of ${bytes.length} bytes is too large for UDP`),
-        dest,
-        this,
-      );
+      this.sendFailed(new SipwrightError('ERR_TRANSPORT_SEND', `message of ${bytes.length} bytes is too large for UDP`), dest);
       return;
     }
     this.stats.messagesOut++;
     this.stats.bytesOut += bytes.length;
     this.tap?.onWire('out', bytes, this.local, dest, 'udp', Date.now());
-    // No callback: a per-message closure on the hot path; send errors arrive as 'error' events.
-    this.socket.send(bytes, dest.port, dest.host);
+    // Without a callback node:dgram drops a failed send silently (EINVAL from a loopback-bound
+    // socket to another address, ENETUNREACH …), and the transaction would wait for Timer B
+    // instead of failing at once (RFC 3261 §8.1.3.1). An IP literal's send error carries the
+    // destination, so one shared callback serves; a name needs its own (the lookup error has no port).
+    if (ipFamily(dest.host) !== 0) this.socket.send(bytes, dest.port, dest.host, this.afterSend);
+    else this.socket.send(bytes, dest.port, dest.host, (err) => err && this.sendFailed(err, dest));
+  }
+
+  /** The callback of every send to an IP literal; Node puts `address` and `port` on the error. */
+  private readonly afterSend = (err: Error | null): void => {
+    if (!err) return;
+    const e = err as Error & { address?: string; port?: number };
+    this.sendFailed(err, { host: e.address ?? '', port: e.port ?? 0 });
+  };
+
+  /** Count a failed send and report it with a message that says what to do. */
+  private sendFailed(err: Error, dest: Address): void {
+    this.stats.sendErrors++;
+    const code = (err as NodeJS.ErrnoException).code;
+    const wrapped =
+      err instanceof SipwrightError
+        ? err
+        : new SipwrightError(
+            'ERR_TRANSPORT_SEND',
+            `cannot send over udp from ${formatAddress(this.local)} to ${formatAddress(dest)}: ` +
+              `${sendHint(code, this.local, dest) ?? err.message}${code ? ` (${code})` : ''}`,
+            { cause: err },
+          );
+    this.user?.onSendError?.(wrapped, dest, this);
   }
 
   close(): Promise<void> {
@@ -98,15 +125,10 @@ export class UdpTransport implements Transport {
     try {
       msg = parseMessage(buf, { datagram: true });
     } catch (err) {
-      this.stats.badMessages++;
-      if (err instanceof SipParseError) {
-        if (err.status === 513) this.stats.oversize++;
-        this.user?.onBadMessage?.(buf, err, remote, this);
-        return;
-      }
-      throw err;
+      if (!(err instanceof SipParseError)) throw err;
+      countBad(this, buf, err, remote); // RFC 3261 §18.3: discarded, but counted and reported
+      return;
     }
-    this.stats.messagesIn++;
     msg.origin = {
       protocol: 'udp',
       remoteHost: rinfo.address,
@@ -116,7 +138,7 @@ export class UdpTransport implements Transport {
       connectionId: 0,
       receivedAt: at,
     };
-    this.user?.onMessage(msg, this);
+    handUp(this, msg, remote);
   }
 
   private socketError(err: Error): void {
@@ -125,6 +147,27 @@ export class UdpTransport implements Transport {
     this.user?.onSendError?.(err, { host: '', port: 0 }, this);
   }
 }
+
+/** What to do about a failed send, or undefined to show the system's message. */
+function sendHint(code: string | undefined, local: Address, dest: Address): string | undefined {
+  if (code === 'EINVAL') {
+    const from = ipFamily(local.host);
+    const to = ipFamily(dest.host);
+    if (to !== 0 && from !== to) return `the socket is IPv${from} and the destination IPv${to}: listen on an IPv${to} address`;
+    if (isLoopback(local.host) && !isLoopback(dest.host)) {
+      return 'a socket bound to loopback sends only to loopback: listen on an address of the interface that leads there';
+    }
+  }
+  return code ? SEND_HINTS[code] : undefined;
+}
+
+const SEND_HINTS: Record<string, string> = {
+  ENETUNREACH: 'no route to that network from this machine',
+  EHOSTUNREACH: 'that host is unreachable from this machine',
+  EACCES: 'permission denied (a broadcast address?)',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name could not be resolved now (DNS)',
+};
 
 function isKeepAlive(buf: Buffer): boolean {
   for (let i = 0; i < buf.length; i++) if (buf[i] !== 13 && buf[i] !== 10) return false;

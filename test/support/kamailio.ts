@@ -17,7 +17,7 @@ import { freePort } from './ports.js';
 /** The carrier configuration shipped in sut/kamailio/. */
 export const KAMAILIO_CFG = fileURLToPath(new URL('../../sut/kamailio/kamailio.cfg', import.meta.url));
 
-/** The accounts kamailio.cfg has when none are given. */
+/** The accounts startKamailio passes when none are given (kamailio.cfg's own default is {@link CARRIER_ACCOUNTS}). */
 export const DEFAULT_ACCOUNTS: Readonly<Record<string, string>> = {
   '0000123456': 'password',
   '1001': '1001pass',
@@ -26,15 +26,79 @@ export const DEFAULT_ACCOUNTS: Readonly<Record<string, string>> = {
 
 export const DEFAULT_REALM = 'voip0000.cloudpbx.com';
 
+/**
+ * The accounts of kamailio.cfg's own ACCOUNTS default and of sut/kamailio/profile.yaml: the
+ * defaults above plus 1003 → 1004 → 1005, the caller, forwarded user and forward target of
+ * seed 003.
+ */
+export const CARRIER_ACCOUNTS: Readonly<Record<string, string>> = {
+  ...DEFAULT_ACCOUNTS,
+  '1003': '1003pass',
+  '1004': '1004pass',
+  '1005': '1005pass',
+};
+
+/**
+ * The carrier services of kamailio.cfg (sut/kamailio/README.md, "Carrier services"). A field
+ * left out keeps the config's default; `null` turns that service off.
+ */
+export interface CarrierServices {
+  /** Seconds a callee may ring before the call is given up (NOANSWER_SECONDS, default 5). */
+  noAnswerSeconds?: number;
+  /** What the caller gets when nobody answers: 480 (default) or 408 (NOANSWER_CODE). */
+  noAnswerCode?: 408 | 480;
+  /** Forward `from`'s calls to `to` on busy and on no answer (FWD_USER, FWD_TARGET; default 1004 → 1005). */
+  forward?: { from: string; to: string } | null;
+  /** INVITE to `number` → 302 with Contact `<sip:target@realm>` (REDIRECT_NUMBER, REDIRECT_TARGET; default 1300 → 1002). */
+  redirect?: { number: string; target: string } | null;
+  /** At most `calls` open calls from `account`; the next gets `code` (LIMIT_*; default 0000123456, 2, 486). */
+  channelLimit?: { account: string; calls: number; code: 486 | 503 } | null;
+}
+
+/** The `-A` defines for {@link CarrierServices}. */
+export function carrierDefines(services: CarrierServices): Record<string, string | number> {
+  const d: Record<string, string | number> = {};
+  if (services.noAnswerSeconds !== undefined) {
+    if (!Number.isInteger(services.noAnswerSeconds) || services.noAnswerSeconds < 1) {
+      throw new Error(`kamailio noAnswerSeconds must be a whole number of seconds >= 1, not ${services.noAnswerSeconds}`);
+    }
+    d.NOANSWER_SECONDS = services.noAnswerSeconds;
+  }
+  if (services.noAnswerCode !== undefined) d.NOANSWER_CODE = services.noAnswerCode;
+  if (services.forward !== undefined) {
+    d.FWD_USER = quoted(services.forward ? sipUser(services.forward.from) : '', 'forward user');
+    if (services.forward) d.FWD_TARGET = quoted(sipUser(services.forward.to), 'forward target');
+  }
+  if (services.redirect !== undefined) {
+    d.REDIRECT_NUMBER = quoted(services.redirect ? sipUser(services.redirect.number) : '', 'redirect number');
+    if (services.redirect) d.REDIRECT_TARGET = quoted(sipUser(services.redirect.target), 'redirect target');
+  }
+  if (services.channelLimit !== undefined) {
+    d.LIMIT_USER = quoted(services.channelLimit ? sipUser(services.channelLimit.account) : '', 'limit account');
+    if (services.channelLimit) {
+      if (!Number.isInteger(services.channelLimit.calls) || services.channelLimit.calls < 0) {
+        throw new Error(`kamailio channel limit must be a whole number >= 0, not ${services.channelLimit.calls}`);
+      }
+      d.LIMIT_CALLS = services.channelLimit.calls;
+      d.LIMIT_CODE = services.channelLimit.code;
+    }
+  }
+  return d;
+}
+
 export interface KamailioOptions {
   /** Digest realm of the 401/407 challenges (default voip0000.cloudpbx.com). */
   realm?: string;
   /** user → password (default {@link DEFAULT_ACCOUNTS}). */
   accounts?: Record<string, string>;
+  /** Busy / no-answer handling, forwarding, redirect, channel limit (default: the config's). */
+  carrier?: CarrierServices;
   /** More `-A` defines of kamailio.cfg, e.g. `{ WITH_RECHALLENGE: true, DBGLEVEL: 3 }`. */
   defines?: Record<string, string | number | true>;
   /** How long to wait for the first answer (default 5000 ms). */
   readyTimeoutMs?: number;
+  /** Another config file (default {@link KAMAILIO_CFG}). */
+  configFile?: string;
 }
 
 export interface KamailioRun {
@@ -46,6 +110,8 @@ export interface KamailioRun {
   startupMs: number;
   /** SIGTERM, then SIGKILL after a timeout; removes the runtime directory. */
   stop(): Promise<void>;
+  /** How the last stop went: milliseconds from SIGTERM to exit, and whether SIGKILL was needed. */
+  stopped: { ms: number; killed: boolean } | undefined;
   /** Everything Kamailio wrote to stdout and stderr so far. */
   logs(): string;
 }
@@ -87,7 +153,7 @@ async function startOnce(opts: KamailioOptions): Promise<KamailioRun> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'kamailio-'));
   const args = [
-    '-f', KAMAILIO_CFG,
+    '-f', opts.configFile ?? KAMAILIO_CFG,
     '-DD', // no daemon: this process is Kamailio's main process
     '-E', // log to stderr
     '-n', '1',
@@ -100,7 +166,7 @@ async function startOnce(opts: KamailioOptions): Promise<KamailioRun> {
     '-A', `REALM=${quoted(realm, 'realm')}`,
     '-A', `ACCOUNTS=${accountsDefine(accounts)}`,
   ];
-  for (const [name, value] of Object.entries(opts.defines ?? {})) {
+  for (const [name, value] of Object.entries({ ...carrierDefines(opts.carrier ?? {}), ...opts.defines })) {
     args.push('-A', value === true ? name : `${name}=${value}`);
   }
   const started = Date.now();
@@ -113,15 +179,20 @@ async function startOnce(opts: KamailioOptions): Promise<KamailioRun> {
   let gone = false;
   void exited.then(() => (gone = true));
 
+  let stopped: KamailioRun['stopped'];
   const stop = async (): Promise<void> => {
     const pid = child.pid;
     if (!gone && pid) {
+      const t0 = Date.now();
+      let killed = false;
       signal(pid, 'SIGTERM');
       const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 3000).unref());
       if ((await Promise.race([exited, timer])) === 'timeout') {
+        killed = true;
         signal(-pid, 'SIGKILL');
         await exited;
       }
+      stopped = { ms: Date.now() - t0, killed };
     }
     rmSync(dir, { recursive: true, force: true });
   };
@@ -137,6 +208,9 @@ async function startOnce(opts: KamailioOptions): Promise<KamailioRun> {
     realm,
     startupMs: Date.now() - started,
     stop,
+    get stopped() {
+      return stopped;
+    },
     logs: () => output,
   };
 }
@@ -203,6 +277,14 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   } catch {
     // already gone
   }
+}
+
+/** A user part that goes into a define and a SIP URI as it is (RFC 3261 §25.1 unreserved characters). */
+function sipUser(user: string): string {
+  if (!/^[A-Za-z0-9\-_.!~*'()+]+$/.test(user)) {
+    throw new Error(`kamailio user ${JSON.stringify(user)} needs at least one character, all letters, digits or - _ . ! ~ * ' ( ) +`);
+  }
+  return user;
 }
 
 /** A string define value as Kamailio's preprocessor wants it: in double quotes. */

@@ -17,6 +17,7 @@ import type {
   ExpectRequestStep,
   ExpectResponseStep,
   HangupStep,
+  HeaderAssertion,
   SendRawStep,
   SendRequestStep,
   SendResponseStep,
@@ -68,12 +69,16 @@ export async function sendRequest(step: SendRequestStep, vars: Variables, ctx: R
   const existing = party.call(name);
   const headers = resolveHeaders(step.headers, vars, step);
   const inDialog = existing !== undefined && !OUT_OF_DIALOG.has(step.method) && (existing.uac?.dialog ?? existing.uas?.dialog) !== undefined;
-  if (inDialog) {
+  // A request about the call's INVITE other than a new INVITE (BYE, INFO, ACK …) needs its
+  // dialog: after a rejected or unanswered INVITE, Call.send fails saying there is none.
+  const ofCall = existing !== undefined && (existing.uac ?? existing.uas) !== undefined && step.method !== 'INVITE' && !OUT_OF_DIALOG.has(step.method);
+  if (inDialog || ofCall) {
     const { body, contentType } = resolveBody(step.body, party, ctx, vars, step, existing.lastRequest);
     existing.send(step.method, { headers, body, contentType });
     return;
   }
-  const target = ctx.target ?? party.target;
+  // The party's own `target:` wins; the runner already gave it --target when it names none.
+  const target = party.target ?? ctx.target;
   const uri = step.uri
     ? interpolate(step.uri, vars, { pos: step.pos, field: 'uri' })
     : target
@@ -106,9 +111,15 @@ export async function sendResponse(step: SendResponseStep, vars: Variables, ctx:
   const call = callOf(ctx, step, vars);
   if (!call) throw new SipwrightError('ERR_SCENARIO', `${where(step.pos)}: send ${step.status}: no request received on call "${callName(step, vars)}" yet`);
   const headers = resolveHeaders(step.headers, vars, step);
-  const offer = call.uas?.invite ?? call.lastRequest;
+  let request: SipMessage | undefined;
+  if (step.to !== undefined) {
+    request = step.to === 'INVITE' && call.uas ? call.uas.invite : [...call.received].reverse().find((m) => m.isRequest && m.method === step.to);
+    if (!request && call.lastRequest?.method === step.to) request = call.lastRequest;
+    if (!request) throw new SipwrightError('ERR_SCENARIO', `${where(step.pos)}: send ${step.status}: no ${step.to} received on call "${callName(step, vars)}" to answer`);
+  }
+  const offer = request ?? call.uas?.invite ?? call.lastRequest;
   const { body, contentType } = resolveBody(step.body, party, ctx, vars, step, offer);
-  call.respond(step.status, { reason: step.reason, headers, body, contentType });
+  call.respond(step.status, { reason: step.reason, headers, body, contentType }, request);
 }
 
 export async function sendRaw(step: SendRawStep, vars: Variables, ctx: RunContext): Promise<void> {
@@ -116,7 +127,7 @@ export async function sendRaw(step: SendRawStep, vars: Variables, ctx: RunContex
   const text = toCrlf(interpolate(step.raw, vars, { pos: step.pos, field: 'raw' }));
   const existing = callOf(ctx, step, vars);
   const peer = existing?.uac?.dialog?.hop.dest ?? existing?.uas?.tx.hop.dest;
-  const dest = step.dest ? parseHostPort(interpolate(step.dest, vars, { pos: step.pos, field: 'dest' }), 'dest') : (peer ?? ctx.target ?? party.target);
+  const dest = step.dest ? parseHostPort(interpolate(step.dest, vars, { pos: step.pos, field: 'dest' }), 'dest') : (peer ?? party.target ?? ctx.target);
   if (!dest) throw new SipwrightError('ERR_SCENARIO', `${where(step.pos)}: send raw: no dest and no --target`);
   const name = callName(step, vars);
   if (!existing) {
@@ -128,13 +139,21 @@ export async function sendRaw(step: SendRawStep, vars: Variables, ctx: RunContex
   party.ua.layer.send(Buffer.from(text, 'utf8'), { transport: party.ua.transport, dest });
 }
 
+/** Header assertions with the `${name}` references in their values resolved (the rest as written). */
+function resolveAssertions(assertions: HeaderAssertion[], vars: Variables): HeaderAssertion[] {
+  if (!assertions.some((a) => a.value?.includes('$'))) return assertions;
+  return assertions.map((a) =>
+    a.value === undefined || !a.value.includes('$') ? a : { ...a, value: interpolate(a.value, vars, { pos: a.pos, field: `headers.${a.name}` }) },
+  );
+}
+
 export async function expectResponse(step: ExpectResponseStep, vars: Variables, ctx: RunContext): Promise<void> {
   const call = callOf(ctx, step, vars);
   if (!call) throw new SipwrightError('ERR_SCENARIO', `${where(step.pos)}: expect ${step.status.join(' or ')}: nothing was sent on call "${callName(step, vars)}"`);
   await call.expect(step.status, {
     timeoutMs: step.timeoutMs ?? ctx.timeoutMs,
     optional: step.optional,
-    headers: step.headers,
+    headers: resolveAssertions(step.headers, vars),
     sdp: step.sdp,
     capture: step.capture,
     vars,
@@ -146,16 +165,20 @@ export async function expectRequest(step: ExpectRequestStep, vars: Variables, ct
   const name = callName(step, vars);
   const existing = party.call(name);
   const timeoutMs = step.timeoutMs ?? ctx.timeoutMs;
-  const opts = { timeoutMs, optional: step.optional, headers: step.headers, sdp: step.sdp, capture: step.capture, vars };
-  const inDialog = existing && (existing.uac?.dialog ?? existing.uas?.dialog) !== undefined && step.method !== 'INVITE' && !OUT_OF_DIALOG.has(step.method);
-  if (existing && inDialog) {
+  const opts = { timeoutMs, optional: step.optional, headers: resolveAssertions(step.headers, vars), sdp: step.sdp, capture: step.capture, vars };
+  // A request about an INVITE the call sent or received (ACK, BYE, INFO, and a CANCEL, which
+  // can come before any dialog exists) lands in the call's inbox, not in the party's queue.
+  const ofCall = existing !== undefined && (existing.uac ?? existing.uas) !== undefined && step.method !== 'INVITE' && !OUT_OF_DIALOG.has(step.method);
+  if (existing && ofCall) {
     await existing.expectRequest(step.method, opts);
     return;
   }
   const got = await party.nextIncoming(step.method, timeoutMs, name);
   if (!got) {
     if (step.optional) return;
-    throw new ExpectationFailed(`expected ${step.method}, received nothing within ${timeoutMs / 1000} s`, { expected: step.method, received: 'nothing' });
+    const others = party.unclaimed().map((m) => m.method);
+    const meanwhile = others.length ? ` (unclaimed meanwhile: ${[...new Set(others)].join(', ')})` : '';
+    throw new ExpectationFailed(`expected ${step.method}, received nothing within ${timeoutMs / 1000} s${meanwhile}`, { expected: step.method, received: 'nothing' });
   }
   const call = got.call ?? new Call(name, party, { inbox: new Inbox(party.ua.layer.queue), request: got.msg });
   party.calls.set(name, call);

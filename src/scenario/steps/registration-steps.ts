@@ -49,6 +49,28 @@ async function registerOnce(reg: Registration, party: Party, expires: number): P
   return outcome;
 }
 
+/**
+ * The REGISTER's outcome, or a failure naming `expect` when none came within `timeoutMs` (the
+ * step's `timeout:`; without one the transaction's Timer F decides). A late answer still
+ * advances the registration's CSeq.
+ */
+async function withinTimeout(pending: Promise<AuthOutcome>, timeoutMs: number | undefined, expect: StatusMatcher, what: string): Promise<AuthOutcome> {
+  if (timeoutMs === undefined) return pending;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const want = describeStatusMatcher(expect);
+      const got = `nothing within ${timeoutMs / 1000} s`;
+      reject(new ExpectationFailed(`${what}: expected ${want}, received ${got}`, { expected: want, received: got }));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([pending, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function check(outcome: AuthOutcome, expect: StatusMatcher, what: string): void {
   if (matchStatus(outcome.status, expect)) return;
   const want = describeStatusMatcher(expect);
@@ -59,7 +81,8 @@ function check(outcome: AuthOutcome, expect: StatusMatcher, what: string): void 
 
 export async function register(step: RegisterStep, vars: Variables, ctx: RunContext): Promise<void> {
   const party = partyOf(ctx, step);
-  const target = ctx.target ?? party.target;
+  // The party's own `target:` wins; the runner already gave it --target when it names none.
+  const target = party.target ?? ctx.target;
   const spec = step.credentials ?? ctx.scenario.parties.find((p) => p.name === party.name)?.credentials;
   const credentials = resolveCredentials(ctx, spec, vars, step.pos);
   const uri = step.uri
@@ -85,7 +108,7 @@ export async function register(step: RegisterStep, vars: Variables, ctx: RunCont
   };
   reg.expires = step.expires;
   ctx.registrations.set(key, reg);
-  const outcome = await registerOnce(reg, party, step.expires);
+  const outcome = await withinTimeout(registerOnce(reg, party, step.expires), step.timeoutMs, step.expect, 'REGISTER');
   check(outcome, step.expect, 'REGISTER');
   if (outcome.final && outcome.final.status < 300) {
     reg.granted = grantedExpiry(outcome.final, party, step.expires);
@@ -99,7 +122,7 @@ export async function unregister(step: UnregisterStep, vars: Variables, ctx: Run
   if (!reg) throw new SipwrightError('ERR_SCENARIO', `${where(step.pos)}: unregister: no register step ran for this party`);
   if (step.credentials) reg.credentials = resolveCredentials(ctx, step.credentials, vars, step.pos);
   reg.stopped = true;
-  const outcome = await registerOnce(reg, party, 0);
+  const outcome = await withinTimeout(registerOnce(reg, party, 0), step.timeoutMs, step.expect, 'REGISTER Expires: 0');
   check(outcome, step.expect, 'REGISTER Expires: 0');
 }
 
