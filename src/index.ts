@@ -21,3 +21,7 @@ export { Call, type ExpectOptions } from './scenario/call.js';
 export { ExpectationFailed } from './scenario/expectation.js';
 export { requestWithAuth, inviteWithAuth, type DigestCredentialsSource } from './auth/authenticating-client.js';
 export { DigestServer } from './auth/digest-server.js';
+export { carrier, pbx, phone, party, type BindOptions } from './api.js';
+export { Carrier, type CarrierOptions } from './roles/carrier.js';
+export { Pbx, type PbxOptions } from './roles/pbx.js';
+export { Phone, type PhoneOptions } from './roles/phone.js';

@@ -7,6 +7,7 @@ import { hideBin } from 'yargs/helpers';
 import { isUserError, SipwrightError } from '../errors.js';
 import { lintMessage, readMessageFile } from './lint.js';
 import { runCommand, type RunCommandOptions } from './run.js';
+import { ALL_FAULTS, startCommand } from './start.js';
 import { serveCommand, type ServeCommandOptions } from './serve.js';
 
 const argv = hideBin(process.argv);
@@ -63,6 +64,20 @@ async function main(): Promise<number> {
         const { code, lines } = lintMessage(readMessageFile(file));
         for (const l of lines) console.log(l);
         exitCode = code;
+      },
+    )
+    .command(
+      'start',
+      'start the embedded reference PBX and carrier and run the pbx/ and carrier/ suites against them (npm start)',
+      (y) =>
+        y
+          .option('fault', { type: 'string', array: true, default: [] as string[], describe: `break a reference system on purpose (repeatable): ${ALL_FAULTS.join(', ')}` })
+          .option('suite', { choices: ['pbx', 'carrier'] as const, describe: 'run only one of the two suites' })
+          .option('tag', { type: 'string', describe: 'run only the scenarios with this tag, e.g. catches:drop-bye' })
+          .option('junit', { type: 'string', default: 'reports/junit.xml', describe: 'JUnit XML report path' })
+          .option('json', { type: 'string', default: 'reports/results.json', describe: 'JSON results path' }),
+      async (args) => {
+        exitCode = await startCommand({ fault: args.fault, suite: args.suite, tag: args.tag, junit: args.junit, json: args.json });
       },
     )
     .command(

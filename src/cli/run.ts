@@ -15,7 +15,7 @@ import { loadScenario } from '../scenario/loader.js';
 import type { Scenario } from '../scenario/model.js';
 import type { RunResult, TestResult } from '../scenario/result.js';
 import { loadProfile } from '../scenario/profile.js';
-import { runScenario } from '../scenario/runner.js';
+import { runScenario, type RunOptions } from '../scenario/runner.js';
 import { loadUsersCsv } from '../scenario/users-csv.js';
 import { parseHostPort } from '../transport/address.js';
 import { TcpTransport } from '../transport/tcp.js';
@@ -40,8 +40,27 @@ export interface RunCommandOptions {
   timeout?: number;
 }
 
+/** One scenario to run and how: what `run` (and `start`) execute. */
+export interface PlannedTest {
+  scenario: Scenario;
+  suite: string;
+  /**
+   * Run alone: tests of one system under test (a --profile run) share its state — bindings,
+   * channels — so they run one at a time, as do tests with a party on a fixed port.
+   */
+  serial: boolean;
+  options: Omit<RunOptions, 'signal' | 'onListening' | 'suite'>;
+}
+
 /** Exit codes: 0 all passed, 1 a test failed or errored, 2 usage or scenario-file error, 130 interrupted. */
 export async function runCommand(opts: RunCommandOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  const plan = await planRun(opts);
+  const listen = opts.listen ? parseHostPort(opts.listen, '--listen', 0) : undefined;
+  return executePlan(plan, { out, junit: opts.junit, json: opts.json, concurrency: listen && listen.port !== 0 ? 1 : opts.concurrency });
+}
+
+/** Load and check everything `run` was given; nothing is sent yet. */
+export async function planRun(opts: RunCommandOptions): Promise<PlannedTest[]> {
   const profile = opts.profile ? loadProfile(opts.profile) : undefined;
   const targetText = opts.target ?? profile?.profile.address;
   const target = targetText ? parseHostPort(targetText, opts.target ? '--target' : `${opts.profile}: address`) : undefined;
@@ -59,11 +78,33 @@ export async function runCommand(opts: RunCommandOptions, out: NodeJS.WritableSt
   const scenarios = loadAll(opts.paths, knownVars, opts.grep, cliVars);
   if (scenarios.length === 0) throw new UsageError(`no scenario matched${opts.grep ? ` --grep "${opts.grep}"` : ''} in ${opts.paths.join(' ')}`);
   if (listen) await checkListen(listen, listenProtocols(scenarios, transport));
+  return scenarios.map(({ scenario, suite }, i) => ({
+    scenario,
+    suite,
+    serial: profile !== undefined || scenario.parties.some((p) => p.listen !== undefined && !/:0$/.test(p.listen)),
+    options: {
+      target,
+      listen,
+      transport,
+      vars: { ...cliVars, ...(users ? users.rowFor(i) : {}) },
+      timeoutMs: opts.timeout !== undefined ? opts.timeout * 1000 : undefined,
+    },
+  }));
+}
 
+/**
+ * Run planned tests several at a time, reporting as they finish; Ctrl-C ends open calls, marks
+ * the rest skipped and still writes the reports. Returns the exit code.
+ */
+export async function executePlan(
+  plan: PlannedTest[],
+  how: { out: NodeJS.WritableStream; junit: string; json: string; concurrency: number },
+): Promise<number> {
+  const { out } = how;
   const reporters: Reporter[] = [
     consoleReporter({ stream: out }),
-    junitReporter({ outputFile: opts.junit }),
-    jsonReporter({ outputFile: opts.json }),
+    junitReporter({ outputFile: how.junit }),
+    jsonReporter({ outputFile: how.json }),
   ];
   const abort = new AbortController();
   let interrupted = false;
@@ -77,27 +118,20 @@ export async function runCommand(opts: RunCommandOptions, out: NodeJS.WritableSt
   process.once('SIGTERM', onSignal);
 
   const startedAt = Date.now();
-  await runReporters(reporters, 'onRunStart', { total: scenarios.length, startedAt });
-  // A fixed port can be bound by one scenario at a time: scenarios with a party on a fixed port
-  // (or all of them, with a fixed --listen) run one after another, the rest side by side.
-  const parallel = pLimit(listen && listen.port !== 0 ? 1 : opts.concurrency);
+  await runReporters(reporters, 'onRunStart', { total: plan.length, startedAt });
+  const parallel = pLimit(how.concurrency);
   const serial = pLimit(1);
-  const limitFor = (scenario: Scenario) => (scenario.parties.some((p) => p.listen !== undefined && !/:0$/.test(p.listen)) ? serial : parallel);
   const results: TestResult[] = await Promise.all(
-    scenarios.map(({ scenario, suite }, i) =>
-      limitFor(scenario)(async () => {
+    plan.map(({ scenario, suite, options, serial: alone }) =>
+      (alone ? serial : parallel)(async () => {
         const result = abort.signal.aborted
           ? skipped(scenario, suite, 'interrupted before it started')
           : await runScenario(scenario, {
+              ...options,
               suite,
-              target,
-              listen,
-              transport,
-              vars: { ...cliVars, ...(users ? users.rowFor(i) : {}) },
-              timeoutMs: opts.timeout !== undefined ? opts.timeout * 1000 : undefined,
               signal: abort.signal,
               onListening: (party, address, protocol) => {
-                if (scenario.parties.find((p) => p.name === party && p.role !== 'uac')) {
+                if (scenario.parties.find((p) => p.name === party && p.role === 'uas')) {
                   out.write(`${scenario.name}: ${party} listening on ${protocol} ${address}\n`);
                 }
               },

@@ -20,11 +20,18 @@ export class Inbox implements TimerTarget {
     | undefined = undefined;
   private closed = false;
 
+  /**
+   * Sees each message first; returning true consumes it (it stays in `received` for reports but
+   * is never returned by `next`). Used to answer a 401/407 the moment it arrives.
+   */
+  intercept: ((msg: SipMessage) => boolean) | undefined = undefined;
+
   constructor(private readonly queue: TimerQueue) {}
 
   /** Deliver a message (called by the UA core). */
   push(msg: SipMessage): void {
     this.received.push(msg);
+    if (this.intercept !== undefined && this.intercept(msg)) return;
     const w = this.waiter;
     if (w && (w.filter === undefined || w.filter(msg))) {
       this.waiter = undefined;

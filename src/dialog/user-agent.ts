@@ -216,9 +216,11 @@ export class UserAgent implements ServerTransactionUser, CallHost {
     return this.dialogs.size;
   }
 
+  /** Stop taking messages, let the last datagrams leave, then stop every timer. */
   async close(): Promise<void> {
-    this.layer.close();
+    this.transport.user = undefined;
     await this.transport.close();
+    this.layer.close();
   }
 
   // ---- ServerTransactionUser ----

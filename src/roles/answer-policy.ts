@@ -53,7 +53,11 @@ export function answerWith(call: UasCall, policy: AnswerPolicy, mediaAddress: st
       if (policy.earlyMedia && sdp && hasOffer) call.respond(183, { body: sdp, contentType: 'application/sdp', headers });
       const t = setTimeout(() => {
         if (call.state !== 'ringing' || call.tx.answered) return;
-        call.respond(200, { body: sdp, contentType: sdp ? 'application/sdp' : undefined, headers });
+        try {
+          call.respond(200, { body: sdp, contentType: sdp ? 'application/sdp' : undefined, headers });
+        } catch {
+          return; // the UA closed while the call was ringing
+        }
         if (policy.holdMs !== undefined) {
           const h = setTimeout(() => void call.bye().catch(() => undefined), policy.holdMs);
           h.unref();

@@ -108,8 +108,8 @@ export class Carrier implements Persona {
 
   handleRequest(req: SipMessage, tx: ServerTransaction): boolean {
     if (req.method === 'REGISTER') {
-      this.register(req, tx);
-      this.sink?.observe(req);
+      // Steps see the REGISTERs the carrier accepted (after authentication), not the challenged ones.
+      if (this.register(req, tx)) this.sink?.observe(req);
       return true;
     }
     if (req.method === 'OPTIONS') {
@@ -169,17 +169,17 @@ export class Carrier implements Persona {
 
   // ---- internals ----
 
-  /** RFC 3261 §10.3: authenticate, then update bindings; 200 lists the bindings. */
-  private register(req: SipMessage, tx: ServerTransaction): void {
+  /** RFC 3261 §10.3: authenticate, then update bindings; 200 lists the bindings. True when accepted. */
+  private register(req: SipMessage, tx: ServerTransaction): boolean {
     if (!this.authorized(req, 'authorization')) {
       tx.respond(this.response(req, 401, [['WWW-Authenticate', this.digest.challenge()]]));
-      return;
+      return false;
     }
     const outcome = this.registrar.apply(req);
     if (outcome.status !== 200) {
       const headers: Array<[string, string]> = outcome.minExpires ? [['Min-Expires', String(outcome.minExpires)]] : [];
       tx.respond(this.response(req, outcome.status, headers, outcome.reason));
-      return;
+      return false;
     }
     const where = this.opts.quirks?.expiresIn ?? 'both';
     const headers: Array<[string, string]> = [];
@@ -193,6 +193,7 @@ export class Carrier implements Persona {
     if (where !== 'contact') headers.push(['Expires', String(outcome.granted)]);
     headers.push(['Date', new Date().toUTCString()]);
     tx.respond(this.response(req, 200, headers));
+    return true;
   }
 
   /** Verify credentials in `header`; with rechallengeEveryRefresh a nonce is good once. */

@@ -320,6 +320,25 @@ const PHONE_NUMBER_TEXT: ScalarTag = {
   resolve: (s: string) => s,
 };
 
+/** Each persona's options schema, shared with the scenario loader (a party's `carrier:` block …). */
+export const PERSONA_SCHEMAS = { carrier: carrierConfig, pbx: pbxConfig, phone: phoneConfig } as const;
+
+/**
+ * Validated options → a PersonaConfig. In a scenario (`forScenario`) a persona that is not told
+ * how to answer leaves incoming calls to the scenario's steps; served, it answers them.
+ */
+export function toPersonaConfig(kind: PersonaKind, data: unknown, forScenario = false): PersonaConfig {
+  const given = (data as { answer?: unknown }).answer !== undefined;
+  if (kind === 'carrier') {
+    const cfg = toCarrier(data as z.output<typeof carrierConfig>);
+    if (forScenario && !given && cfg.kind === 'carrier') cfg.options.answer = 'steps';
+    return cfg;
+  }
+  const cfg = kind === 'pbx' ? toPbx(data as z.output<typeof pbxConfig>) : toPhone(data as z.output<typeof phoneConfig>);
+  if (forScenario && !given && cfg.kind !== 'carrier') cfg.options.answer = { mode: 'steps' };
+  return cfg;
+}
+
 /** Read and load a persona config. @throws ScenarioError with every problem found. */
 export function loadPersonaConfig(path: string, kind: PersonaKind, opts: PersonaConfigLoadOptions = {}): PersonaConfig {
   let textOfFile: string;

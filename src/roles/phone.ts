@@ -56,8 +56,17 @@ export class Phone implements Persona {
     }
   }
 
+  /**
+   * Stop refreshing and remove the binding (Expires: 0, RFC 3261 §10.2.2) so the registrar does
+   * not keep ringing a socket that is about to close; waits at most a second.
+   */
   async stop(): Promise<void> {
-    this.registration?.stop();
+    const reg = this.registration;
+    if (!reg) return;
+    reg.stop();
+    if (reg.granted > 0) {
+      await Promise.race([reg.unregister().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+    }
   }
 
   /** A call from this extension to `number` via the PBX. */

@@ -43,6 +43,8 @@ export interface BridgeHost {
   readonly noAnswerMs: number;
   /** What the caller gets when nobody answers (408 or 480). */
   readonly noAnswerCode: number;
+  /** Fault wrong-busy-code: relay a callee's 486 as 480. */
+  readonly wrongBusyCode: boolean;
   readonly forward: {
     busy?: { from: string; to: string };
     noAnswer?: { from: string; to: string; afterSeconds: number };
@@ -227,7 +229,8 @@ export class BridgedCall {
     } else if (res) {
       // RFC 3261 §16.7 step 6 (what a proxy sends back): the final response as it is.
       const contacts: Array<[string, string]> = res.status < 400 ? res.getAll('contact').map((c) => ['Contact', c]) : [];
-      this.caller.respond(status, { reason: res.reason, headers: contacts });
+      if (status === 486 && this.host.wrongBusyCode) this.caller.respond(480, { reason: 'Temporarily Unavailable' });
+      else this.caller.respond(status, { reason: res.reason, headers: contacts });
     } else {
       this.caller.respond(503, { reason: 'Service Unavailable (callee unreachable)' });
     }

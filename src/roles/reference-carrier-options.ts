@@ -26,7 +26,13 @@ export type Fault =
   /** A number nobody registered gets 480 Temporarily Unavailable instead of 404 Not Found. */
   | 'no-404'
   /** BYE is answered 200 but not relayed to the other party, whose call stays up. */
-  | 'drop-bye';
+  | 'drop-bye'
+  /** The callee's 486 Busy Here reaches the caller as 480 Temporarily Unavailable. */
+  | 'wrong-busy-code'
+  /** A call nobody answers ends with 503 Service Unavailable instead of the no-answer code. */
+  | 'wrong-no-answer-code'
+  /** The redirect number is not redirected (no 302): it is routed like any other number. */
+  | 'no-302';
 
 /** What each fault makes the carrier do, one line each (for `--help`, reports, test names). */
 export const FAULT_DESCRIPTIONS: { readonly [F in Fault]: string } = {
@@ -38,6 +44,9 @@ export const FAULT_DESCRIPTIONS: { readonly [F in Fault]: string } = {
   'ignore-expires-0': 'Expires: 0 answered 200 but the binding is kept',
   'no-404': 'unknown number answered 480 instead of 404',
   'drop-bye': 'BYE answered 200 but not relayed to the other leg',
+  'wrong-busy-code': "the callee's 486 relayed as 480",
+  'wrong-no-answer-code': 'an unanswered call ended with 503 instead of the no-answer code',
+  'no-302': 'the redirect number routed instead of answered 302',
 };
 
 /** Every fault, in the order documented on {@link Fault}. */

@@ -54,6 +54,8 @@ export class ReferenceCarrier implements BridgeHost {
   readonly ua: UserAgent;
   readonly noAnswerMs: number;
   readonly noAnswerCode: number;
+  /** Fault wrong-busy-code: relay a callee's 486 as 480. */
+  readonly wrongBusyCode: boolean;
   readonly forward: NonNullable<ReferenceCarrierOptions['forward']>;
   readonly omitDiversion: boolean;
   readonly dropBye: boolean;
@@ -74,7 +76,8 @@ export class ReferenceCarrier implements BridgeHost {
     this.realm = opts.realm ?? DEFAULT_REALM;
     this.domain = this.realm.trim();
     this.noAnswerMs = (opts.noAnswerSeconds ?? 5) * 1000;
-    this.noAnswerCode = opts.noAnswerCode ?? 480;
+    this.noAnswerCode = faults.has('wrong-no-answer-code') ? 503 : (opts.noAnswerCode ?? 480);
+    this.wrongBusyCode = faults.has('wrong-busy-code');
     this.forward = opts.forward ?? {};
     this.omitDiversion = faults.has('no-diversion');
     this.dropBye = faults.has('drop-bye');
@@ -212,7 +215,7 @@ export class ReferenceCarrier implements BridgeHost {
     }
     const dialled = req.uri.user ?? '';
     const redirect = this.opts.redirect;
-    if (redirect && dialled === redirect.number) {
+    if (redirect && dialled === redirect.number && !this.faults.has('no-302')) {
       // RFC 3261 §21.3.3: the new address in Contact.
       call.respond(302, { headers: [['Contact', `<sip:${redirect.target}@${this.domain}>`]] });
       return;

@@ -34,6 +34,10 @@ export interface BridgeOptions {
   dropBye: boolean;
   /** Fault `no-auth-retry`: do not answer the far end's challenge; the caller gets 503. */
   noAuthRetry: boolean;
+  /** Fault `no-cancel-relay`: a CANCEL from the caller is answered but the callee keeps ringing. */
+  noCancelRelay: boolean;
+  /** Fault `wrong-busy-code`: the callee's 486 Busy Here reaches the caller as 480. */
+  wrongBusyCode: boolean;
   /** Called once when the call ends for the PBX (its channel is free again). */
   onEnd(bridge: Bridge): void;
 }
@@ -139,9 +143,9 @@ export class Bridge {
   private onARequest(req: SipMessage): void {
     switch (req.method) {
       case 'CANCEL':
-        // RFC 3261 §9.2: the core already answered 200 and 487; §16.10-style, the CANCEL is
-        // carried to the pending outgoing leg.
-        this.cancelB();
+        // RFC 3261 §9.2: the core already answered 200 and 487. Like a proxy (§16.10), the
+        // PBX CANCELs its own pending outgoing leg.
+        if (!this.opts.noCancelRelay) this.cancelB();
         this.end('caller-cancelled');
         return;
       case 'BYE': {
@@ -213,6 +217,10 @@ export class Bridge {
         }
       }
       this.finish(503, 'Service Unavailable (the trunk did not accept the call)', 'auth-failed');
+      return;
+    }
+    if (status === 486 && this.opts.wrongBusyCode) {
+      this.finish(480, 'Temporarily Unavailable', 'callee-refused');
       return;
     }
     this.finish(status, res.reason, 'callee-refused');

@@ -19,12 +19,16 @@ import type { ReferencePbx } from './reference-pbx.js';
  * - `off-by-one-channel-limit`: counts the group's calls before adding the new one but still
  *   refuses only when the count is *over* the limit (the seed's set-then-count check done in
  *   the wrong order), so limit + 1 calls get through.
- * - `no-auth-retry`: does not answer the carrier's 407 (or 401) on an outbound INVITE; the
- *   phone gets 503.
+ * - `no-auth-retry`: does not answer the carrier's challenges: the 401 to the trunk REGISTER
+ *   (the trunk never registers; the REGISTER is sent again every `retryS`) and the 407 (or
+ *   401) to an outbound INVITE (the phone gets 503).
  * - `drop-bye`: answers a BYE with 200 but does not carry it to the other leg, either way: the
  *   phone stays in a call the carrier ended, and the carrier in a call the phone ended.
  * - `wrong-did-routing`: every inbound DID rings the first (lowest-numbered) extension.
  * - `no-unregister`: `stop()` leaves the trunk's binding at the carrier (no Expires: 0).
+ * - `no-cancel-relay`: a CANCEL from the carrier is answered (200, 487) but the extension keeps
+ *   ringing: its leg is never CANCELled.
+ * - `wrong-busy-code`: the extension's 486 Busy Here reaches the carrier as 480.
  */
 export type Fault =
   | 'no-refresh'
@@ -34,7 +38,9 @@ export type Fault =
   | 'no-auth-retry'
   | 'drop-bye'
   | 'wrong-did-routing'
-  | 'no-unregister';
+  | 'no-unregister'
+  | 'no-cancel-relay'
+  | 'wrong-busy-code';
 
 /** Every fault, in the order documented on {@link Fault}. */
 export const FAULTS: readonly Fault[] = [
@@ -46,6 +52,8 @@ export const FAULTS: readonly Fault[] = [
   'drop-bye',
   'wrong-did-routing',
   'no-unregister',
+  'no-cancel-relay',
+  'wrong-busy-code',
 ];
 
 /** The trunk account at the carrier (seed 000 `register => 0000123456:password@…`). */

@@ -154,12 +154,21 @@ export class ReferencePbx {
     if (this.stopped || this.registering) return;
     this.registering = true;
     try {
-      await this.trunk.register();
+      if (this.faults.has('no-auth-retry')) await this.registerWithoutCredentials();
+      else await this.trunk.register();
     } catch {
       // an unreadable challenge: counted as a failed attempt, the watchdog tries again
     } finally {
       this.registering = false;
     }
+  }
+
+  /** Fault `no-auth-retry`: one REGISTER, its 401 left unanswered (the trunk never registers). */
+  private async registerWithoutCredentials(): Promise<void> {
+    const { carrier, trunk } = this.opts;
+    const aor = `<sip:${trunk.username}@${trunk.domain ?? uriHost(carrier.host)}>`;
+    const uri = trunk.domain ? `sip:${trunk.domain}` : `sip:${uriHost(carrier.host)}:${carrier.port}`;
+    await this.ua.request('REGISTER', uri, { dest: carrier, from: aor, to: aor, headers: [['Expires', String(trunk.expires ?? 3600)]] });
   }
 
   /**
@@ -315,6 +324,8 @@ export class ReferencePbx {
     const bridge = new Bridge(this.ua, call, {
       dropBye: this.faults.has('drop-bye'),
       noAuthRetry: this.faults.has('no-auth-retry'),
+      noCancelRelay: this.faults.has('no-cancel-relay'),
+      wrongBusyCode: this.faults.has('wrong-busy-code'),
       onEnd: (b) => {
         this.bridges.delete(b);
         if (group) this.releaseChannel(group);

@@ -72,6 +72,7 @@ export class RegistrationClient {
   /** Remove the binding (Expires: 0) and stop refreshing. */
   async unregister(): Promise<AuthOutcome> {
     this.stop();
+    this.granted = 0; // nothing left to remove, even before the answer comes
     return this.send(0);
   }
 

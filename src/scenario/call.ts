@@ -56,8 +56,28 @@ export class Call {
   lastFailure: string | undefined = undefined;
   /** The last out-of-dialog non-INVITE request sent on this call (re-sent with credentials on 401/407). */
   lastSent: SipMessage | undefined = undefined;
-  /** Answer 401/407 automatically while expecting (the step's `auth: true`). */
-  autoAuth: DigestCredentialsSource | undefined = undefined;
+  /** Answer 401/407 automatically, as they arrive (the step's `auth: true`). */
+  private autoAuthCreds: DigestCredentialsSource | undefined = undefined;
+
+  get autoAuth(): DigestCredentialsSource | undefined {
+    return this.autoAuthCreds;
+  }
+
+  /**
+   * Answer the first 401 and the first 407 on this call the moment they arrive (RFC 3261 §22.2),
+   * whether or not a step is waiting; a second challenge of the same kind means the credentials
+   * were refused, and is left in the inbox as the answer.
+   */
+  set autoAuth(creds: DigestCredentialsSource | undefined) {
+    this.autoAuthCreds = creds;
+    this.inbox.intercept = creds
+      ? (msg) => {
+          if (msg.status !== 401 && msg.status !== 407) return false;
+          if (this.challenges.some((c) => c.status === msg.status)) return false;
+          return this.retryWithAuth(msg, creds);
+        }
+      : undefined;
+  }
   /** Challenges answered on this call. */
   readonly challenges: SipMessage[] = [];
   private readonly feeder = new InboxFeeder(this);
@@ -143,12 +163,6 @@ export class Call {
         if (opts.optional) return undefined;
         const why = this.uac?.failureMessage || this.lastFailure || `nothing within ${(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS) / 1000} s`;
         throw new ExpectationFailed(`expected ${want}, received ${why}`, { expected: want, received: why });
-      }
-      if ((msg.status === 401 || msg.status === 407) && this.autoAuth && !matchStatus(msg.status, matcher)) {
-        // `auth: true`: answer the challenge once per kind and keep waiting (RFC 3261 §22.2).
-        // A second challenge of the same kind means the credentials were refused: it is the answer.
-        const answered = this.challenges.filter((c) => c.status === msg.status).length;
-        if (answered === 0 && this.retryWithAuth(msg, this.autoAuth)) continue;
       }
       if (matchStatus(msg.status, matcher)) {
         this.check(msg, opts);
@@ -270,15 +284,25 @@ export class Call {
    * Best-effort cleanup at the end of a test or on Ctrl-C: BYE an established call, CANCEL a
    * ringing one, reject an unanswered incoming one. Never throws.
    */
-  async end(): Promise<void> {
+  async end(waitMs = 2000): Promise<void> {
     try {
+      let waitFor: ((m: SipMessage) => boolean) | undefined;
       if (this.uac) {
-        if (this.uac.state === 'established') this.send('BYE');
-        else if (this.uac.state === 'early') this.uac.cancel();
+        if (this.uac.state === 'established') {
+          this.send('BYE');
+          waitFor = (m) => m.isResponse && m.cseq.method === 'BYE' && m.status >= 200;
+        } else if (this.uac.state === 'early' || this.uac.state === 'calling') {
+          this.uac.cancel();
+          waitFor = (m) => m.isResponse && m.cseq.method === 'INVITE' && m.status >= 200;
+        }
       } else if (this.uas) {
-        if (this.uas.state === 'established' || this.uas.state === 'answered') this.send('BYE');
-        else if (this.uas.state === 'ringing' && !this.uas.tx.answered) this.uas.respond(480);
+        if (this.uas.state === 'established' || this.uas.state === 'answered') {
+          this.send('BYE');
+          waitFor = (m) => m.isResponse && m.cseq.method === 'BYE' && m.status >= 200;
+        } else if (this.uas.state === 'ringing' && !this.uas.tx.answered) this.uas.respond(480);
       }
+      // Wait (briefly) for the answer, so the peer has really ended the call before the socket goes.
+      if (waitFor) await this.inbox.next(waitFor, waitMs);
     } catch {
       // cleanup is best effort
     }

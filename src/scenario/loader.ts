@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { isAlias, isMap as isYamlMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type ScalarTag } from 'yaml';
 import type * as z from 'zod';
+import { PERSONA_KINDS, toPersonaConfig, type PersonaConfig } from '../roles/persona-config.js';
 import { ScenarioError, type ScenarioProblem } from '../errors.js';
 import {
   DEFAULT_AUTO,
@@ -30,7 +31,7 @@ import {
   type RawPartyKeys,
   type RawStep,
 } from './schema.js';
-import { checkPartyShorthand, checkStepRules, checkVariables, type CheckContext, type StepNode } from './semantic-checks.js';
+import { checkPartyShorthand, checkPersonaBlocks, checkStepRules, checkVariables, type CheckContext, type StepNode } from './semantic-checks.js';
 
 export interface LoadOptions {
   /** Variable names the runner will provide: --var names, CSV columns, profile keys. */
@@ -230,6 +231,7 @@ export function loadScenarioText(text: string, file: string, opts: LoadOptions =
     field: formatPath,
   };
   checkPartyShorthand(plain, ctx);
+  checkPersonaBlocks(plain, ctx);
   const declared = partyKeys.safeParse(Object.fromEntries(PARTY_KEYS.filter((k) => k in plain).map((k) => [k, plain[k]])));
   const parties = declared.success ? toParties(declared.data, loc) : undefined;
   if (parties) checkStepRules(nodes, parties, !declared.data?.parties, ctx);
@@ -289,6 +291,7 @@ function toParties(h: RawPartyKeys, loc: Locator): PartySpec[] {
         target: p.target,
         credentials: credentialsOf(p.credentials),
         auto: auto(p.auto),
+        persona: personaOf(p),
         pos: loc.at(['parties', name], 'key'),
       }),
     );
@@ -304,6 +307,15 @@ function toParties(h: RawPartyKeys, loc: Locator): PartySpec[] {
       pos: h.role ? loc.at(['role'], 'key') : loc.at([]),
     }),
   ];
+}
+
+/** The persona block of a party whose role is a persona (the schema checked its keys). */
+function personaOf(p: { role: string; carrier?: unknown; pbx?: unknown; phone?: unknown }): PersonaConfig | undefined {
+  for (const kind of PERSONA_KINDS) {
+    const block = p[kind];
+    if (block !== undefined && p.role === kind) return toPersonaConfig(kind, block, true);
+  }
+  return undefined;
 }
 
 type Inherited = { party?: string; call?: string };

@@ -36,6 +36,8 @@ export interface PartyOptions {
   ladder?: LadderEntry[];
   /** Automatic behaviour (carrier, pbx, phone); started once the socket is bound. */
   persona?: Persona;
+  /** Calls placed by a pbx or phone persona answer 401/407 with its account by themselves. */
+  answerChallenges?: boolean;
 }
 
 /** Parts of a response the caller may set. */
@@ -58,6 +60,7 @@ export class Party implements WireTap, ObservationSink {
   private readonly uasOf = new WeakMap<SipMessage, UasCall>();
   readonly calls = new Map<string, Call>();
   readonly persona: Persona | undefined;
+  private readonly answerChallenges: boolean;
   /** Requests the persona answered itself (REGISTERs at a carrier …), for steps to wait on. */
   private readonly observed: Inbox;
   /** Calls that sent raw bytes, by Call-ID: their responses match no transaction. */
@@ -72,6 +75,7 @@ export class Party implements WireTap, ObservationSink {
     this.incoming = new IncomingRequests(ua.layer.queue);
     this.observed = new Inbox(ua.layer.queue);
     this.persona = opts.persona;
+    this.answerChallenges = opts.answerChallenges ?? false;
     ua.transport.tap = this;
     ua.onInvite = (call) => {
       if (this.persona?.handleInvite(call)) return;
@@ -138,8 +142,13 @@ export class Party implements WireTap, ObservationSink {
   /** Place a call: INVITE to `uri` (sent to `dest`, default the party's target). */
   invite(uri: string, opts: OutgoingOptions = {}, name = 'call'): Call {
     const dest = opts.dest ?? this.target;
+    // A bare number (`0312345678`) is dialled at the destination: sip:0312345678@host:port.
+    if (!uri.includes(':') && dest) uri = `sip:${uri}@${formatAddress(dest)}`;
     const uac = this.ua.invite(uri, { ...opts, dest, autoAck: opts.autoAck ?? this.auto.ack });
     const call = new Call(name, this, { uac });
+    // With answerChallenges, a pbx or phone persona answers the 401/407 on its calls with its account.
+    const creds = (this.persona as { credentials?: { username: string; password: string } } | undefined)?.credentials;
+    if (creds && this.answerChallenges) call.autoAuth = creds;
     this.calls.set(name, call);
     return call;
   }
@@ -197,6 +206,17 @@ export class Party implements WireTap, ObservationSink {
    * waiting at most `graceMs`) and close the socket.
    */
   async close(graceMs = 2000): Promise<void> {
+    // Requests no step claimed still get an answer, so the peer is not left retransmitting.
+    for (const req of this.unclaimed()) {
+      try {
+        const uas = this.uasOf.get(req);
+        if (uas && !uas.tx.answered) uas.respond(480);
+        const tx = this.txOf.get(req);
+        if (tx && !tx.answered) tx.respond(createResponse(req, 480));
+      } catch {
+        // best effort
+      }
+    }
     const endings: Array<Promise<unknown>> = [];
     for (const call of this.calls.values()) endings.push(call.end());
     if (endings.length) {

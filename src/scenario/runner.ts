@@ -13,6 +13,7 @@ import { Interrupted, runSteps, StepFailed } from './executor.js';
 import { ExpectationFailed } from './expectation.js';
 import { DEFAULT_EXPECT_TIMEOUT_MS, type PartySpec, type Scenario } from './model.js';
 import { Party } from './party.js';
+import { createPersona } from '../roles/create-persona.js';
 import type { LadderEntry, TestResult } from './result.js';
 import type { RunContext } from './run-context.js';
 import { interpolate, Variables } from './variables.js';
@@ -102,7 +103,9 @@ async function startParties(scenario: Scenario, opts: RunOptions, ctx: RunContex
     const listen = listenFor(spec, opts, vars, listenUsed);
     if (listen === opts.listen && opts.listen) listenUsed = true;
     const target = spec.target ? parseHostPort(interpolate(spec.target, vars, { pos: spec.pos, field: `parties.${spec.name}.target` }), 'target') : opts.target;
+    const persona = spec.persona ? createPersona(resolveTemplates(spec.persona, vars, spec)) : undefined;
     const party = await Party.start({
+      persona,
       name: spec.name,
       transport: spec.transport ?? opts.transport ?? 'udp',
       listen,
@@ -127,6 +130,16 @@ async function startParties(scenario: Scenario, opts: RunOptions, ctx: RunContex
     vars.set('target_host', opts.target.host);
     vars.set('target_port', String(opts.target.port));
   }
+}
+
+/** Persona options with `${…}` in their texts resolved (e.g. `${env.TRUNK_PASSWORD}`). */
+function resolveTemplates<T>(value: T, vars: Variables, spec: PartySpec, path = `parties.${spec.name}`): T {
+  if (typeof value === 'string') return (value.includes('${') ? interpolate(value, vars, { pos: spec.pos, field: path }) : value) as T;
+  if (Array.isArray(value)) return value.map((v, i) => resolveTemplates(v, vars, spec, `${path}[${i}]`)) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveTemplates(v, vars, spec, `${path}.${k}`)])) as T;
+  }
+  return value;
 }
 
 function listenFor(spec: PartySpec, opts: RunOptions, vars: Variables, listenUsed: boolean): Address | undefined {

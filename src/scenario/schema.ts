@@ -9,6 +9,7 @@
 import * as z from 'zod';
 import { isTokenString } from '../sip/charset.js';
 import type { HeaderOp, PartyRole, StatusMatcher } from './model.js';
+import { PERSONA_SCHEMAS } from '../roles/persona-config.js';
 import {
   closestName,
   describeValue,
@@ -72,6 +73,10 @@ const party = strictMap(
     target: text('host:port or a SIP URI').optional(),
     credentials: credentials.optional(),
     auto: auto.optional(),
+    // Persona options, the same keys as `sipwright serve <persona> --config` (docs/personas.md).
+    carrier: PERSONA_SCHEMAS.carrier.optional(),
+    pbx: PERSONA_SCHEMAS.pbx.optional(),
+    phone: PERSONA_SCHEMAS.phone.optional(),
   },
   'in a party',
 );

@@ -41,6 +41,27 @@ export function checkPartyShorthand(plain: Record<string, unknown>, ctx: CheckCo
   }
 }
 
+const PERSONA_ROLES = ['carrier', 'pbx', 'phone'] as const;
+
+/**
+ * A persona block belongs only to a party of that role (`role: carrier` + `carrier: {…}`).
+ * Without its block a carrier, pbx or phone party is a plain party whose steps do everything.
+ */
+export function checkPersonaBlocks(plain: Record<string, unknown>, ctx: CheckContext): void {
+  const parties = plain.parties;
+  if (parties === null || typeof parties !== 'object' || Array.isArray(parties)) return;
+  for (const [name, p] of Object.entries(parties as Record<string, unknown>)) {
+    if (p === null || typeof p !== 'object') continue;
+    const party = p as Record<string, unknown>;
+    const role = party.role;
+    for (const kind of PERSONA_ROLES) {
+      if (kind in party && role !== kind) {
+        ctx.report(['parties', name, kind], `a ${kind} block on a party whose role is ${String(role)}, expected role: ${kind} with it`, 'key');
+      }
+    }
+  }
+}
+
 /**
  * Party names, scripted messages the core already sends, and credentials for auth.
  * `shorthand` is true when the file declared its one party at the top level.

@@ -56,6 +56,7 @@ export class TransactionLayer implements TransportUser, TransactionHost {
   private readonly clients = new Map<string, ClientTransaction>();
   private readonly servers = new Map<string, ServerTransaction>();
   private readonly maxServers: number;
+  private closed = false;
 
   constructor(opts: TransactionLayerOptions = {}) {
     this.clock = opts.clock ?? realClock;
@@ -125,6 +126,7 @@ export class TransactionLayer implements TransportUser, TransactionHost {
 
   /** Stop every timer; pending transactions are dropped (used at shutdown). */
   close(): void {
+    this.closed = true;
     this.queue.close();
     this.clients.clear();
     this.servers.clear();
@@ -133,6 +135,7 @@ export class TransactionLayer implements TransportUser, TransactionHost {
   // ---- TransportUser ----
 
   onMessage(msg: SipMessage, transport: Transport): void {
+    if (this.closed) return; // a datagram that arrived while the transport was closing
     if (msg.isRequest) this.receiveRequest(msg, transport);
     else this.receiveResponse(msg);
   }

@@ -17,6 +17,9 @@ export interface UdpOptions {
   bufferBytes?: number;
 }
 
+/** How long close() waits after the last send, so queued datagrams leave (ms). */
+const FLUSH_MS = 30;
+
 /** RFC 3261 §18.1.1: a UDP datagram carries at most 65,507 bytes of payload. */
 const MAX_DATAGRAM = 65507;
 
@@ -29,6 +32,7 @@ export class UdpTransport implements Transport {
   local: Address;
   private readonly socket: dgram.Socket;
   private closed = false;
+  private lastSendAt = 0;
 
   private constructor(socket: dgram.Socket, local: Address) {
     this.socket = socket;
@@ -73,6 +77,7 @@ export class UdpTransport implements Transport {
       return;
     }
     this.stats.messagesOut++;
+    this.lastSendAt = Date.now();
     this.stats.bytesOut += bytes.length;
     this.tap?.onWire('out', bytes, this.local, dest, 'udp', Date.now());
     // Without a callback node:dgram drops a failed send silently (EINVAL from a loopback-bound
@@ -106,10 +111,16 @@ export class UdpTransport implements Transport {
     this.user?.onSendError?.(wrapped, dest, this);
   }
 
-  close(): Promise<void> {
-    if (this.closed) return Promise.resolve();
+  /**
+   * Close the socket. Datagrams handed to the socket just before (a last 480, a BYE's 200) are
+   * still in libuv's queue and would be dropped by an immediate close: give them a moment.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
-    return new Promise((resolve) => this.socket.close(() => resolve()));
+    const sinceSend = Date.now() - this.lastSendAt;
+    if (sinceSend < FLUSH_MS) await new Promise((r) => setTimeout(r, FLUSH_MS - sinceSend));
+    await new Promise<void>((resolve) => this.socket.close(() => resolve()));
   }
 
   private receive(buf: Buffer, rinfo: dgram.RemoteInfo): void {

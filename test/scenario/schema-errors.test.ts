@@ -189,7 +189,7 @@ const INLINE: Array<[string, string, Problem[]]> = [
   ['parties that are empty', 'name: t\nparties: {}\nsteps: [cancel]\n', [[2, 10, 'parties', 'an empty map, expected at least one of parties']]],
   ['a party without a role, with a misspelt key, a bad name and bad values', 'name: t\nparties:\n  pbx: { rol: uac }\n  9x: { role: foo, listen: nohost }\nsteps: [cancel]\n', [
     [3, 8, 'parties.pbx.role', 'missing, expected one of uac, uas, carrier, pbx, phone'],
-    [3, 10, 'parties.pbx.rol', 'unknown key "rol" in a party (did you mean "role"?), allowed are: role, transport, listen, user, target, credentials, auto'],
+    [3, 10, 'parties.pbx.rol', 'unknown key "rol" in a party (did you mean "role"?), allowed are: role, transport, listen, user, target, credentials, auto, carrier, pbx, phone'],
     [4, 3, 'parties.9x', '"9x" is not a party name, expected letters, digits, _ . - starting with a letter or _'],
     [4, 15, 'parties.9x.role', 'expected one of uac, uas, carrier, pbx, phone, got "foo"'],
     [4, 28, 'parties.9x.listen', '"nohost" is not host:port, expected like 127.0.0.1:5060 or [::1]:5060'],

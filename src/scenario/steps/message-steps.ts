@@ -124,7 +124,10 @@ export async function sendResponse(step: SendResponseStep, vars: Variables, ctx:
 
 export async function sendRaw(step: SendRawStep, vars: Variables, ctx: RunContext): Promise<void> {
   const party = partyOf(ctx, step);
-  const text = toCrlf(interpolate(step.raw, vars, { pos: step.pos, field: 'raw' }));
+  let text = toCrlf(interpolate(step.raw, vars, { pos: step.pos, field: 'raw' }));
+  // A YAML `|` block keeps one final newline, so the empty line that ends the headers is lost;
+  // a message with no empty line at all gets it back (write the body after an empty line).
+  if (!text.includes('\r\n\r\n')) text = text.endsWith('\r\n') ? `${text}\r\n` : `${text}\r\n\r\n`;
   const existing = callOf(ctx, step, vars);
   const peer = existing?.uac?.dialog?.hop.dest ?? existing?.uas?.tx.hop.dest;
   const dest = step.dest ? parseHostPort(interpolate(step.dest, vars, { pos: step.pos, field: 'dest' }), 'dest') : (peer ?? party.target ?? ctx.target);
@@ -171,6 +174,16 @@ export async function expectRequest(step: ExpectRequestStep, vars: Variables, ct
   const ofCall = existing !== undefined && (existing.uac ?? existing.uas) !== undefined && step.method !== 'INVITE' && !OUT_OF_DIALOG.has(step.method);
   if (existing && ofCall) {
     await existing.expectRequest(step.method, opts);
+    return;
+  }
+  if (party.persona && step.method === 'REGISTER') {
+    // A persona answers REGISTERs itself; the step observes the ones it accepted.
+    const seen = await party.nextObserved('REGISTER', timeoutMs);
+    if (!seen) {
+      if (step.optional) return;
+      throw new ExpectationFailed(`expected REGISTER, received none accepted within ${timeoutMs / 1000} s`, { expected: 'REGISTER', received: 'nothing' });
+    }
+    new Call(name, party, { inbox: new Inbox(party.ua.layer.queue), request: seen }).check(seen, opts);
     return;
   }
   const got = await party.nextIncoming(step.method, timeoutMs, name);
