@@ -8,9 +8,9 @@
  * documented in docs/personas.md.
  */
 import { readFileSync } from 'node:fs';
-import { isAlias, isMap as isYamlMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type ScalarTag } from 'yaml';
+import { isMap as isYamlMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import * as z from 'zod';
-import { ScenarioError, type ScenarioProblem } from '../errors.js';
+import { ScenarioError } from '../errors.js';
 import {
   describeValue,
   enumOf,
@@ -27,6 +27,7 @@ import {
   type Path,
 } from '../scenario/schema-values.js';
 import { interpolate, Variables, type EnvMap } from '../scenario/variables.js';
+import { checkDuplicateKeys, defined, Locator, PHONE_NUMBER_TEXT, Problems } from '../scenario/yaml-source.js';
 import { isTokenString } from '../sip/charset.js';
 import { parseHostPort } from '../transport/address.js';
 import type { Address } from '../transport/transport.js';
@@ -309,16 +310,6 @@ function toPhone(c: z.output<typeof phoneConfig>): PersonaConfig {
 
 // ---- loading ------------------------------------------------------------------------------------
 
-/**
- * A plain scalar with a leading zero or plus (`0312345678`, `+81312345678`) stays text: YAML 1.2
- * would read it as a number and drop the zero, and in SIP such values are phone numbers.
- */
-const PHONE_NUMBER_TEXT: ScalarTag = {
-  tag: 'tag:yaml.org,2002:str',
-  default: true,
-  test: /^(?:[-+]?0[0-9]+|\+[0-9]+)$/,
-  resolve: (s: string) => s,
-};
 
 /** Each persona's options schema, shared with the scenario loader (a party's `carrier:` block …). */
 export const PERSONA_SCHEMAS = { carrier: carrierConfig, pbx: pbxConfig, phone: phoneConfig } as const;
@@ -361,13 +352,14 @@ export function loadPersonaConfigText(source: string, file: string, kind: Person
     uniqueKeys: false,
     customTags: (tags) => [PHONE_NUMBER_TEXT, ...tags],
   });
-  const problems = new Problems(doc, lines, file);
+  const loc = new Locator(doc, lines, file);
+  const problems = new Problems(loc);
   if (doc.errors.length) {
     const seen = new Set<number>();
     for (const e of doc.errors) {
       if (seen.has(e.pos[0])) continue;
       seen.add(e.pos[0]);
-      problems.addAt(e.pos[0], '', `invalid YAML: ${e.message}, expected valid YAML (spaces for indentation, closed quotes and brackets)`);
+      problems.addAt(loc.posOf(e.pos[0]), '', `invalid YAML: ${e.message}, expected valid YAML (spaces for indentation, closed quotes and brackets)`);
     }
     throw problems.error();
   }
@@ -377,7 +369,7 @@ export function loadPersonaConfigText(source: string, file: string, kind: Person
     problems.add([], `the file is ${what}, expected a map of ${kind} settings (see docs/personas.md)`);
     throw problems.error();
   }
-  problems.checkDuplicateKeys(root, []);
+  checkDuplicateKeys(root, [], loc, problems);
   let plain: unknown;
   try {
     plain = doc.toJS({ maxAliasCount: 1000 });
@@ -420,105 +412,5 @@ function expandEnv(v: unknown, path: Path, vars: Variables, problems: Problems):
   return v;
 }
 
-/** `a.b[2].c`, the way messages name a field (as the scenario loader writes it). */
-function formatPath(path: Path): string {
-  let out = '';
-  for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else if (/^[\w-]+$/.test(seg)) out += out ? `.${seg}` : seg;
-    else out += `[${JSON.stringify(seg)}]`;
-  }
-  return out;
-}
 
-/** The object without its undefined properties (optional fields absent, not undefined). */
-function defined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-}
 
-/** Problems with positions from the YAML document, reported in file order. */
-class Problems {
-  readonly list: ScenarioProblem[] = [];
-
-  constructor(
-    private readonly doc: Document,
-    private readonly lines: LineCounter,
-    private readonly file: string,
-  ) {}
-
-  addAt(offset: number, field: string, message: string): void {
-    const { line, col } = this.lines.linePos(offset);
-    this.list.push({ pos: { file: this.file, line, column: col }, field, message });
-  }
-
-  add(path: Path, message: string, at: 'key' | 'value' = 'value'): void {
-    this.addAt(this.offsetOf(path, at), formatPath(path), message);
-  }
-
-  /** zod issues; an unknown-keys issue becomes one problem per key, at the key. */
-  addIssues(issues: z.core.$ZodIssue[], prefix: Path): void {
-    for (const iss of issues) {
-      const path = [...prefix, ...(iss.path as Path)];
-      if (iss.code === 'unrecognized_keys') {
-        const messages = iss.message.split('\n');
-        iss.keys.forEach((k, i) => this.add([...path, k], messages[i] ?? iss.message, 'key'));
-      } else {
-        this.add(path, iss.message, iss.code === 'custom' && iss.params?.at === 'key' ? 'key' : 'value');
-      }
-    }
-  }
-
-  /** A key written twice in one map (YAML 1.2 §3.2.1.1); toJS would keep the last silently. */
-  checkDuplicateKeys(node: unknown, path: Path): void {
-    if (isYamlMap(node)) {
-      const first = new Map<string, number>();
-      for (const pair of node.items) {
-        const key = String(isScalar(pair.key) ? pair.key.value : pair.key);
-        const offset = (pair.key as { range?: number[] } | null)?.range?.[0] ?? 0;
-        const before = first.get(key);
-        if (before === undefined) first.set(key, offset);
-        else {
-          const line = this.lines.linePos(before).line;
-          this.addAt(offset, formatPath([...path, key]), `duplicate key "${key}" (first at line ${line}), expected each key once in a map`);
-        }
-        this.checkDuplicateKeys(pair.value, [...path, key]);
-      }
-    } else if (isSeq(node)) {
-      node.items.forEach((item, i) => this.checkDuplicateKeys(item, [...path, i]));
-    }
-  }
-
-  error(): ScenarioError {
-    const seen = new Set<string>();
-    const unique = this.list.filter((p) => {
-      const id = `${p.pos.line}:${p.pos.column}:${p.field}:${p.message}`;
-      return seen.has(id) ? false : (seen.add(id), true);
-    });
-    unique.sort((a, b) => a.pos.line - b.pos.line || a.pos.column - b.pos.column);
-    return new ScenarioError(unique);
-  }
-
-  /** Offset of the value at `path` (or its key), else of the nearest enclosing node that exists. */
-  private offsetOf(path: Path, at: 'key' | 'value'): number {
-    let node: unknown = this.doc.contents;
-    let key: unknown;
-    let found = true;
-    for (const seg of path) {
-      if (isAlias(node)) node = node.resolve(this.doc);
-      const next = isYamlMap(node)
-        ? node.items.find((p) => String(isScalar(p.key) ? p.key.value : p.key) === String(seg))
-        : isSeq(node) && typeof seg === 'number' && seg < node.items.length
-          ? { key: undefined, value: node.items[seg] }
-          : undefined;
-      if (!next) {
-        found = false;
-        break;
-      }
-      [key, node] = [next.key, next.value];
-    }
-    const rangeOf = (n: unknown) => (n && typeof n === 'object' && 'range' in n ? (n.range as number[] | undefined) : undefined);
-    const emptyValue = isScalar(node) && node.value === null && !node.source;
-    if (found && (at === 'key' || emptyValue || !rangeOf(node)) && rangeOf(key)) return rangeOf(key)![0];
-    return rangeOf(node)?.[0] ?? 0;
-  }
-}

@@ -6,9 +6,10 @@
  * every map also by position — `profile.extensions.0.number` is the first extension's number.
  */
 import { readFileSync } from 'node:fs';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { ScenarioError, type ScenarioProblem } from '../errors.js';
+import { ScenarioError } from '../errors.js';
+import { checkDuplicateKeys, Locator, PHONE_NUMBER_TEXT, Problems } from './yaml-source.js';
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'expected host:port, like 127.0.0.1:5060');
 const code = z.number().int().min(300).max(699);
@@ -85,23 +86,26 @@ export function loadProfile(file: string, env: Readonly<Record<string, string | 
 
 export function loadProfileText(text: string, file: string, env: Readonly<Record<string, string | undefined>> = process.env): LoadedProfile {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  const posOf = (offset: number): { file: string; line: number; column: number } => ({ file, ...lines.linePos(offset), column: lines.linePos(offset).col });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false, customTags: (tags) => [PHONE_NUMBER_TEXT, ...tags] });
+  const loc = new Locator(doc, lines, file);
+  const problems = new Problems(loc);
   if (doc.errors.length) {
-    throw new ScenarioError(doc.errors.map((e) => ({ pos: posOf(e.pos[0]), field: '', message: `invalid YAML: ${e.message}` })));
+    for (const e of doc.errors) problems.addAt(loc.posOf(e.pos[0]), '', `invalid YAML: ${e.message}`);
+    throw problems.error();
   }
-  const problems: ScenarioProblem[] = [];
-  const raw = resolveEnv(doc.toJS(), env, (path, name) =>
-    problems.push({ pos: posAt(doc.contents, path, posOf, file), field: path.join('.'), message: `environment variable ${name} is not set` }),
-  );
+  checkDuplicateKeys(doc.contents, [], loc, problems);
+  const raw = resolveEnv(doc.toJS(), env, (path, name) => problems.add(path, `environment variable ${name} is not set`));
   const parsed = profileSchema.safeParse(raw);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const path = issue.path.map(String);
-      problems.push({ pos: posAt(doc.contents, path, posOf, file), field: path.join('.'), message: issue.message });
-    }
+    // A required key that is absent: say so, rather than zod's "Invalid input".
+    const issues = parsed.error.issues.map((iss) =>
+      valueAt(raw, iss.path) === undefined && iss.code !== 'unrecognized_keys'
+        ? { ...iss, message: 'missing, expected it (see docs/target-profile.md)' }
+        : iss,
+    );
+    problems.addIssues(issues, []);
   }
-  if (problems.length || !parsed.success) throw new ScenarioError(problems);
+  if (problems.list.length || !parsed.success) throw problems.error();
   return { file, profile: parsed.data, vars: { ...flatten('profile', parsed.data), ...derived(parsed.data) } };
 }
 
@@ -127,6 +131,12 @@ function derived(p: TargetProfile): Record<string, string> {
   Object.keys(p.dids).forEach((did, i) => ext(did, `profile.dids.${i}`));
   p.channel_limits.forEach((g, i) => ext(String(g.did), `profile.channel_limits.${i}`));
   return out;
+}
+
+function valueAt(v: unknown, path: readonly PropertyKey[]): unknown {
+  let cur = v;
+  for (const k of path) cur = cur !== null && typeof cur === 'object' ? (cur as Record<PropertyKey, unknown>)[k] : undefined;
+  return cur;
 }
 
 /** `profile.a.b` = value for every scalar; maps also by position (`profile.extensions.0.number` = key). */
@@ -174,24 +184,4 @@ function resolveEnv(v: unknown, env: Readonly<Record<string, string | undefined>
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolveEnv(x, env, missing, [...path, k])]));
   }
   return v;
-}
-
-/** Position of the node at `path` (or of its nearest existing parent). */
-function posAt(root: unknown, path: string[], posOf: (o: number) => { file: string; line: number; column: number }, file: string): { file: string; line: number; column: number } {
-  let node = root as Node | null;
-  let best = node?.range?.[0];
-  for (const key of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
-      if (!pair) break;
-      best = (pair.key as Node).range?.[0] ?? best;
-      node = pair.value as Node | null;
-    } else if (isSeq(node)) {
-      const item = node.items[Number(key)] as Node | undefined;
-      if (!item) break;
-      best = item.range?.[0] ?? best;
-      node = item;
-    } else break;
-  }
-  return best === undefined ? { file, line: 1, column: 1 } : posOf(best);
 }

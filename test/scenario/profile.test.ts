@@ -48,8 +48,9 @@ describe('target profile', () => {
     }
     expect(err).toBeInstanceOf(ScenarioError);
     const lines = (err as ScenarioError).message.split('\n');
-    expect(lines).toContain('p.yaml:8:3: carrier.password: environment variable TRUNK_PASSWORD is not set');
-    expect(lines.some((l) => l.startsWith('p.yaml:9:3: carrier.expires: '))).toBe(true);
-    expect(lines.some((l) => l.includes('outbound_nmber') || l.includes('outbound_number'))).toBe(true);
+    expect(lines).toContain('p.yaml:8:13: carrier.password: environment variable TRUNK_PASSWORD is not set');
+    expect(lines).toContain('p.yaml:9:12: carrier.expires: Invalid input: expected number, received string');
+    expect(lines).toContain('p.yaml:1:1: outbound_number: missing, expected it (see docs/target-profile.md)');
+    expect(lines.some((l) => l.startsWith('p.yaml:') && l.includes('outbound_nmber: Unrecognized key'))).toBe(true);
   });
 });

@@ -36,7 +36,8 @@ export interface SippRun {
 
 /** Start SIPp; for a UAS, wait until it has bound its port. */
 export async function startSipp(opts: SippOptions): Promise<SippRun> {
-  const [port, cp, mp] = await freePorts(3);
+  const [port, cp] = await freePorts(2);
+  const mp = await freeMediaBase();
   const dir = mkdtempSync(join(tmpdir(), 'sipp-'));
   const args = [
     ...(opts.scenarioFile ? ['-sf', opts.scenarioFile] : ['-sn', opts.scenario ?? 'uas']),
@@ -108,4 +109,19 @@ function portTaken(port: number, transport: 'udp' | 'tcp'): Promise<boolean> {
       srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(false)));
     }
   });
+}
+
+/**
+ * A base for SIPp's media ports (-mp): SIPp binds base..base+3 (audio and video RTP/RTCP), so
+ * take four consecutive free ports below Linux's ephemeral range (32768+), where port-0 binds of
+ * other tests cannot land on them.
+ */
+async function freeMediaBase(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 24000 + 4 * Math.floor(Math.random() * 2000); // clear of the port-pool tests (23000-23600)
+    let ok = true;
+    for (let p = base; p < base + 4 && ok; p++) ok = !(await portTaken(p, 'udp'));
+    if (ok) return base;
+  }
+  throw new Error('no four consecutive free UDP ports for SIPp media');
 }
