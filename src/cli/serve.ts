@@ -10,7 +10,7 @@ import type { UasCall } from '../dialog/uas-call.js';
 import { UserAgent } from '../dialog/user-agent.js';
 import { Carrier } from '../roles/carrier.js';
 import { Pbx } from '../roles/pbx.js';
-import { loadPersonaConfig, type PersonaConfig } from '../roles/persona-config.js';
+import { loadPersonaConfig, type PersonaConfig } from '../scenario/persona-config.js';
 import type { PersonaKind } from '../roles/persona.js';
 import { Phone } from '../roles/phone.js';
 import type { RegistrationAttempt, RegistrationClient } from '../roles/registration-client.js';

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isMap as isYamlMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import { PERSONA_KINDS, toPersonaConfig, type PersonaConfig } from '../roles/persona-config.js';
+import { PERSONA_KINDS, toPersonaConfig, type PersonaConfig } from './persona-config.js';
 import { ScenarioError } from '../errors.js';
 import {
   DEFAULT_AUTO,

@@ -6,7 +6,7 @@
  * Strings may hold `${name}` references; they are resolved when the step runs (variables come
  * from --var, the environment as `${env.NAME}`, a CSV row, the target profile, and captures).
  */
-import type { PersonaConfig } from '../roles/persona-config.js';
+import type { PersonaConfig } from './persona-config.js';
 
 /** Where something stands in a scenario file (1-based line and column). */
 export interface SourcePos {

@@ -13,7 +13,7 @@ import { Interrupted, runSteps, StepFailed } from './executor.js';
 import { ExpectationFailed } from './expectation.js';
 import { DEFAULT_EXPECT_TIMEOUT_MS, type PartySpec, type Scenario } from './model.js';
 import { Party } from './party.js';
-import { createPersona } from '../roles/create-persona.js';
+import { createPersona } from './create-persona.js';
 import type { LadderEntry, TestResult } from './result.js';
 import type { RunContext } from './run-context.js';
 import { interpolate, Variables } from './variables.js';

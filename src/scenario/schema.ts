@@ -9,7 +9,7 @@
 import * as z from 'zod';
 import { isTokenString } from '../sip/charset.js';
 import type { HeaderOp, PartyRole, StatusMatcher } from './model.js';
-import { PERSONA_SCHEMAS } from '../roles/persona-config.js';
+import { PERSONA_SCHEMAS } from './persona-config.js';
 import {
   closestName,
   describeValue,

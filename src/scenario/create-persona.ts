@@ -1,9 +1,9 @@
 /** A persona instance from its loaded config (a served persona or a scenario party's block). */
-import { Carrier } from './carrier.js';
-import { Pbx } from './pbx.js';
+import { Carrier } from '../roles/carrier.js';
+import { Pbx } from '../roles/pbx.js';
 import type { PersonaConfig } from './persona-config.js';
-import type { Persona } from './persona.js';
-import { Phone } from './phone.js';
+import type { Persona } from '../roles/persona.js';
+import { Phone } from '../roles/phone.js';
 
 export function createPersona(config: PersonaConfig): Persona {
   switch (config.kind) {

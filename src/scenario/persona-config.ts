@@ -25,18 +25,18 @@ import {
   wholeSeconds,
   within,
   type Path,
-} from '../scenario/schema-values.js';
-import { interpolate, Variables, type EnvMap } from '../scenario/variables.js';
-import { checkDuplicateKeys, defined, Locator, PHONE_NUMBER_TEXT, Problems } from '../scenario/yaml-source.js';
+} from './schema-values.js';
+import { interpolate, Variables, type EnvMap } from './variables.js';
+import { checkDuplicateKeys, defined, Locator, PHONE_NUMBER_TEXT, Problems } from './yaml-source.js';
 import { isTokenString } from '../sip/charset.js';
 import { parseHostPort } from '../transport/address.js';
 import type { Address } from '../transport/transport.js';
-import type { AnswerMode, AnswerPolicy } from './answer-policy.js';
-import type { CarrierAnswer, CarrierOptions, CarrierQuirks } from './carrier.js';
-import type { PbxOptions } from './pbx.js';
-import type { PersonaKind } from './persona.js';
-import type { PhoneOptions } from './phone.js';
-import type { RefreshPolicy } from './registration-client.js';
+import type { AnswerMode, AnswerPolicy } from '../roles/answer-policy.js';
+import type { CarrierAnswer, CarrierOptions, CarrierQuirks } from '../roles/carrier.js';
+import type { PbxOptions } from '../roles/pbx.js';
+import type { PersonaKind } from '../roles/persona.js';
+import type { PhoneOptions } from '../roles/phone.js';
+import type { RefreshPolicy } from '../roles/registration-client.js';
 
 /** Where and how the persona listens, when the config says so (the command line overrides). */
 interface Binding {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ScenarioError } from '../../src/errors.js';
-import { loadPersonaConfig, loadPersonaConfigText } from '../../src/roles/persona-config.js';
+import { loadPersonaConfig, loadPersonaConfigText } from '../../src/scenario/persona-config.js';
 import type { PersonaKind } from '../../src/roles/persona.js';
 
 const ENV = { TRUNK_PASSWORD: 'trunk-secret', PHONE_PASSWORD: 'phone-secret' };
