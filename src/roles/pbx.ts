@@ -13,7 +13,7 @@ import type { ServerTransaction } from '../transaction/server-transaction.js';
 import { uriHost, type Address } from '../transport/transport.js';
 import { answerWith, type AnswerPolicy } from './answer-policy.js';
 import type { ObservationSink, Persona } from './persona.js';
-import { RegistrationClient, type RefreshPolicy } from './registration-client.js';
+import { RegistrationClient, releaseRegistration, type RefreshPolicy } from './registration-client.js';
 
 export interface PbxOptions {
   /** The carrier (registrar and outbound proxy). */
@@ -57,17 +57,9 @@ export class Pbx implements Persona {
     if (this.opts.register ?? true) await this.registration.register();
   }
 
-  /**
-   * Stop refreshing and remove the binding (Expires: 0, RFC 3261 §10.2.2) so the registrar does
-   * not keep ringing a socket that is about to close; waits at most a second.
-   */
+  /** Stop refreshing and unregister (see {@link releaseRegistration}). */
   async stop(): Promise<void> {
-    const reg = this.registration;
-    if (!reg) return;
-    reg.stop();
-    if (reg.granted > 0) {
-      await Promise.race([reg.unregister().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
-    }
+    await releaseRegistration(this.registration);
   }
 
   /** Unregister (Expires: 0). */

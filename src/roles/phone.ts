@@ -10,7 +10,7 @@ import type { ServerTransaction } from '../transaction/server-transaction.js';
 import { uriHost, type Address } from '../transport/transport.js';
 import { answerWith, type AnswerPolicy } from './answer-policy.js';
 import type { ObservationSink, Persona } from './persona.js';
-import { RegistrationClient, type RefreshPolicy } from './registration-client.js';
+import { RegistrationClient, releaseRegistration, type RefreshPolicy } from './registration-client.js';
 
 export interface PhoneOptions {
   /** The PBX to register at. */
@@ -56,17 +56,9 @@ export class Phone implements Persona {
     }
   }
 
-  /**
-   * Stop refreshing and remove the binding (Expires: 0, RFC 3261 §10.2.2) so the registrar does
-   * not keep ringing a socket that is about to close; waits at most a second.
-   */
+  /** Stop refreshing and unregister (see {@link releaseRegistration}). */
   async stop(): Promise<void> {
-    const reg = this.registration;
-    if (!reg) return;
-    reg.stop();
-    if (reg.granted > 0) {
-      await Promise.race([reg.unregister().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
-    }
+    await releaseRegistration(this.registration);
   }
 
   /** A call from this extension to `number` via the PBX. */

@@ -143,3 +143,15 @@ function sameContactAddress(a: Uri, b: Uri): boolean {
     (a.port ?? 5060) === (b.port ?? 5060)
   );
 }
+
+/**
+ * Stop refreshing and remove the binding (Expires: 0, RFC 3261 §10.2.2) so the registrar does
+ * not keep ringing a socket that is about to close; waits at most `waitMs`.
+ */
+export async function releaseRegistration(reg: RegistrationClient | undefined, waitMs = 1000): Promise<void> {
+  if (!reg) return;
+  reg.stop();
+  if (reg.granted > 0) {
+    await Promise.race([reg.unregister().catch(() => undefined), new Promise((r) => setTimeout(r, waitMs).unref())]);
+  }
+}

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.js';
+import { readinessProbe, signal } from './peer-process.js';
 
 /** The templates shipped in sut/asterisk/. */
 export const ASTERISK_SUT_DIR = fileURLToPath(new URL('../../sut/asterisk/', import.meta.url));
@@ -232,7 +233,7 @@ async function waitReady(port: number, timeoutMs: number, failed: () => boolean,
       const tick = (): void => {
         if (answered && booted()) return resolve(true);
         if (failed() || Date.now() > deadline) return resolve(false);
-        if (!answered) sock.send(probe(port, local, ++n), port, '127.0.0.1');
+        if (!answered) sock.send(readinessProbe(port, local, ++n), port, '127.0.0.1');
         timer = setTimeout(tick, 25);
       };
       tick();
@@ -243,25 +244,3 @@ async function waitReady(port: number, timeoutMs: number, failed: () => boolean,
   }
 }
 
-function probe(port: number, local: number, n: number): string {
-  return [
-    `OPTIONS sip:127.0.0.1:${port} SIP/2.0`,
-    `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=z9hG4bK-ready-${process.pid}-${n};rport`,
-    'Max-Forwards: 70',
-    `From: <sip:ready@127.0.0.1:${local}>;tag=ready${n}`,
-    `To: <sip:127.0.0.1:${port}>`,
-    `Call-ID: ready-${process.pid}-${n}@127.0.0.1`,
-    'CSeq: 1 OPTIONS',
-    'Content-Length: 0',
-    '',
-    '',
-  ].join('\r\n');
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // already gone
-  }
-}

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.js';
+import { readinessProbe, signal } from './peer-process.js';
 
 /** The carrier configuration shipped in sut/kamailio/. */
 export const KAMAILIO_CFG = fileURLToPath(new URL('../../sut/kamailio/kamailio.cfg', import.meta.url));
@@ -233,7 +234,7 @@ async function waitReady(port: number, timeoutMs: number, exited: () => boolean)
           resolve(false);
           return;
         }
-        sock.send(probe(port, local, ++n), port, '127.0.0.1');
+        sock.send(readinessProbe(port, local, ++n), port, '127.0.0.1');
         timer = setTimeout(tick, 25);
       };
       tick();
@@ -256,28 +257,6 @@ function tcpAccepts(port: number): Promise<boolean> {
   });
 }
 
-function probe(port: number, local: number, n: number): string {
-  return [
-    `OPTIONS sip:127.0.0.1:${port} SIP/2.0`,
-    `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=z9hG4bK-ready-${process.pid}-${n};rport`,
-    'Max-Forwards: 70',
-    `From: <sip:ready@127.0.0.1:${local}>;tag=ready${n}`,
-    `To: <sip:127.0.0.1:${port}>`,
-    `Call-ID: ready-${process.pid}-${n}@127.0.0.1`,
-    'CSeq: 1 OPTIONS',
-    'Content-Length: 0',
-    '',
-    '',
-  ].join('\r\n');
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // already gone
-  }
-}
 
 /** A user part that goes into a define and a SIP URI as it is (RFC 3261 §25.1 unreserved characters). */
 function sipUser(user: string): string {
