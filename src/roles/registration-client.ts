@@ -27,6 +27,8 @@ export interface RegistrationClientOptions {
   refresh?: RefreshPolicy;
   /** Do not refresh at all (a fault: the registration lapses). */
   noRefresh?: boolean;
+  /** After a failed refresh, try again this many seconds later (default 20, like Asterisk's registertimeout). */
+  retryS?: number;
 }
 
 /** One REGISTER exchange as it ended. */
@@ -66,6 +68,7 @@ export class RegistrationClient {
   async register(): Promise<AuthOutcome> {
     const outcome = await this.send(this.opts.expires ?? 3600);
     if (outcome.final && outcome.final.status < 300) this.schedule();
+    else if (this.granted > 0) this.schedule(this.opts.retryS ?? 20); // a refresh failed: keep trying
     return outcome;
   }
 
@@ -118,10 +121,11 @@ export class RegistrationClient {
     return outcome;
   }
 
-  private schedule(): void {
+  /** Arm the next REGISTER: per the refresh policy, or after `retryS` when one failed. */
+  private schedule(retryS?: number): void {
     if (this.stopped || this.opts.noRefresh) return;
     const policy = this.opts.refresh ?? { marginS: 15 };
-    const waitS = 'fixedS' in policy ? policy.fixedS : Math.max(1, this.granted - policy.marginS);
+    const waitS = retryS ?? ('fixedS' in policy ? policy.fixedS : Math.max(1, this.granted - policy.marginS));
     // A register() called by hand while a refresh is pending replaces it (one timer at a time).
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
