@@ -5,9 +5,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCommand } from '../../src/cli/run.js';
+import { runSuite } from '../support/run-suite.js';
 import { CARRIER_ACCOUNTS, startKamailio, type KamailioRun } from '../support/kamailio.js';
 
 let kamailio: KamailioRun;
@@ -26,16 +25,8 @@ afterAll(async () => {
 
 describe('scenarios/carrier against Kamailio 5.6', () => {
   it('every test passes', async () => {
-    const out = new PassThrough();
-    let text = '';
-    out.on('data', (d) => (text += d.toString()));
-    const code = await runCommand(
-      { paths: (process.env.CARRIER_PATHS ?? 'scenarios/carrier').split(','), profile, var: [], concurrency: 1, junit: join(dir, 'junit.xml'), json: join(dir, 'results.json') },
-      out,
-    );
-    const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
-    const failed = results.tests.filter((t: { verdict: string }) => t.verdict !== 'passed');
-    expect(failed.map((t: { name: string; failure?: { message: string }; error?: { message: string } }) => `${t.name}: ${t.failure?.message ?? t.error?.message}`), text).toEqual([]);
-    expect(code).toBe(0);
+    const r = await runSuite((process.env.CARRIER_PATHS ?? 'scenarios/carrier').split(','), profile, dir);
+    expect(r.notPassed, r.out).toEqual([]);
+    expect(r.code).toBe(0);
   }, 240_000);
 });

@@ -5,9 +5,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCommand } from '../../src/cli/run.js';
+import { runSuite } from '../support/run-suite.js';
 import { startAsterisk, type AsteriskRun } from '../support/asterisk.js';
 import { freePort } from '../support/ports.js';
 
@@ -36,16 +35,8 @@ afterAll(async () => {
 
 describe('scenarios/pbx against Asterisk 16', () => {
   it('every test passes', async () => {
-    const out = new PassThrough();
-    let text = '';
-    out.on('data', (d) => (text += d.toString()));
-    const code = await runCommand(
-      { paths: (process.env.PBX_PATHS ?? 'scenarios/pbx').split(','), profile, var: [], concurrency: 2, junit: join(dir, 'junit.xml'), json: join(dir, 'results.json') },
-      out,
-    );
-    const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
-    const failed = results.tests.filter((t: { verdict: string }) => t.verdict !== 'passed');
-    expect(failed.map((t: { name: string; failure?: { message: string }; error?: { message: string } }) => `${t.name}: ${t.failure?.message ?? t.error?.message}`), text).toEqual([]);
-    expect(code).toBe(0);
+    const r = await runSuite((process.env.PBX_PATHS ?? 'scenarios/pbx').split(','), profile, dir);
+    expect(r.notPassed, r.out).toEqual([]);
+    expect(r.code).toBe(0);
   }, 240_000);
 });
